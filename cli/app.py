@@ -1,0 +1,63 @@
+"""The ``novel-events`` command. Prefect-heavy imports happen inside commands, so ``--help`` and
+input validation stay fast."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from cli import demo, ops, users
+from novel_events.errors import InvalidInput, NotFound, NovelEventsError
+
+app = typer.Typer(
+    name="novel-events",
+    help="Email each user the upcoming calendar events that break their routine, on their schedule.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(users.app, name="users", help="Add, change, remove and list users.")
+ops.register(app)
+demo.register(app)
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"novel-events: error: {' '.join(message.split())}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one-line errors with exit status 2 for bad input, 1 for failures."""
+    from pydantic import ValidationError
+
+    try:
+        app(args=argv, standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover - help text already printed
+        return 0 if exc.ctx else 0
+    except click.exceptions.UsageError as exc:
+        return _fail(exc.format_message())
+    except click.exceptions.Abort:
+        return _fail("aborted", 130)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except (InvalidInput, NotFound) as exc:
+        return _fail(str(exc))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+        return _fail(f"{loc}: {err.get('msg', 'invalid value')}")
+    except NovelEventsError as exc:
+        return _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    return 0
+
+
+def run() -> None:  # console script
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,166 @@
+"""``novel-events demo`` (one command, end to end) and ``novel-events up`` (keep it running)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from contextlib import ExitStack, contextmanager
+from collections.abc import Iterator
+
+import typer
+
+from novel_events.settings import Settings, load_settings
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+    app.command("up")(up)
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+@contextmanager
+def _stack(settings: Settings, *, port: int, worker_limit: int, poll: float) -> Iterator[str]:
+    """Server + worker for the duration of the block; yields the API URL."""
+    from cli.processes import free_port, start_server, start_worker
+
+    prefect_home = settings.home / "prefect"
+    use_port = port if _port_free(port) else free_port()
+    typer.echo(f"starting Prefect server (SQLite in {prefect_home}) on 127.0.0.1:{use_port} …")
+    server, api = start_server(prefect_home, port=use_port, ui=True)
+    stack = ExitStack()
+    worker = None
+    try:
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api}))
+        _bootstrap(settings)
+        worker = start_worker(api, settings.work_pool, settings.home / "worker.log", limit=worker_limit,
+                              poll_seconds=poll, env={"NOVEL_EVENTS_HOME": str(settings.home)})
+        typer.echo(f"worker started (pool {settings.work_pool!r}, limit {worker_limit}); log: {worker.log}")
+        yield api
+    finally:
+        stack.close()
+        typer.echo("stopping worker and server …")
+        if worker is not None:
+            worker.stop()
+        server.stop()
+
+
+def _bootstrap(settings: Settings) -> None:
+    from deployments.bootstrap import init
+    from deployments.sync import sync
+
+    for line in asyncio.run(init(settings)).lines:
+        typer.echo(f"  {line}")
+    typer.echo(f"  sync: {asyncio.run(sync(settings)).summary()}")
+
+
+def _add_samples(settings: Settings) -> list[str]:
+    from novel_events.errors import InvalidInput
+    from novel_events.models import User
+    from novel_events.samples import PEOPLE, build_ics
+    from novel_events.schedules import Schedule
+    from novel_events.store import UserStore
+    from tasks.store import ready_engine
+
+    store = UserStore(ready_engine(settings))
+    folder = settings.home / "samples"
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = []
+    for p in PEOPLE:
+        path = folder / f"{p.user_id}.ics"
+        path.write_bytes(build_ics(p, dt.date.today()))
+        user = User(id=p.user_id, email=p.email, schedule=Schedule.parse(p.schedule, p.at, p.timezone, p.day),
+                    source=f"ics:{path}", send_when_empty=True)
+        try:
+            store.add(user)
+        except InvalidInput:
+            store.save(user)
+        ids.append(p.user_id)
+        typer.echo(f"  user {p.user_id:<6} {user.schedule.describe():<40} calendar {path}")
+    return ids
+
+
+def _wait_runs(run_ids: list, timeout: float) -> dict:  # type: ignore[type-arg]
+    from prefect import get_client
+
+    async def poll() -> dict:  # type: ignore[type-arg]
+        deadline = time.monotonic() + timeout
+        async with get_client() as client:
+            while True:
+                runs = {rid: await client.read_flow_run(rid) for rid in run_ids}
+                if all(r.state and r.state.is_final() for r in runs.values()) or time.monotonic() > deadline:
+                    return runs
+                await asyncio.sleep(1)
+
+    return asyncio.run(poll())
+
+
+def demo(
+    port: int = typer.Option(4200, "--port", help="Prefect server port (another free one if taken)"),
+    keep: bool = typer.Option(False, "--keep", help="keep server and worker running afterwards (Ctrl-C stops)"),
+    timeout: float = typer.Option(300, "--timeout", help="seconds to wait for the digests"),
+) -> None:
+    """End to end on embedded defaults: server, pool, 3 sample users, worker, one digest each."""
+    from prefect.deployments import run_deployment
+
+    settings = load_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    typer.echo(f"novel-events demo — state in {settings.home}")
+    typer.echo("adding sample users:")
+    ids = _add_samples(settings)
+    with _stack(settings, port=port, worker_limit=4, poll=2.0) as api:
+        runs = []
+        for uid in ids:
+            fr = run_deployment(name=f"novel-events-digest/user-{uid}",
+                                parameters={"user_id": uid, "manual": True}, timeout=0, tags=["demo"])
+            runs.append(fr.id)
+            typer.echo(f"  triggered {fr.name} for {uid}")
+        typer.echo("waiting for the worker to run the digests …")
+        final = _wait_runs(runs, timeout)
+        ok = True
+        for uid, rid in zip(ids, runs, strict=True):
+            r = final[rid]
+            ok &= bool(r.state and r.state.is_completed())
+            typer.echo(f"  {uid:<6} {r.state_name}: {r.state.message if r.state else ''}")
+        outbox = settings.outbox
+        typer.echo(f"\nemails in {outbox}:")
+        for f in sorted(outbox.glob("*.eml")):
+            typer.echo(f"  {f}")
+        ui = api.removesuffix("/api")
+        typer.echo(f"\nPrefect UI: {ui}   (runs: {ui}/runs)")
+        if keep:
+            _serve_forever()
+        if not ok:
+            raise typer.Exit(1)
+
+
+def _serve_forever() -> None:
+    typer.echo("running; press Ctrl-C to stop")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
+def up(
+    port: int = typer.Option(4200, "--port"),
+    worker_limit: int = typer.Option(4, "--worker-limit", help="concurrent runs (keep ≤4 on SQLite)"),
+) -> None:
+    """Run server + worker (scheduler included) for real use until Ctrl-C."""
+    settings = load_settings()
+    with _stack(settings, port=port, worker_limit=worker_limit, poll=5.0) as api:
+        typer.echo(f"Prefect UI: {api.removesuffix('/api')}   API: {api}")
+        typer.echo(f"in another shell: export PREFECT_API_URL={api} NOVEL_EVENTS_HOME={settings.home}")
+        _serve_forever()
+
+
+__all__ = ["demo", "register", "up"]

@@ -1,0 +1,33 @@
+"""``novel-events init``: store schema, the store block, the work pool. Idempotent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prefect import get_client
+
+from deployments.pool import ensure_pool
+from novel_events.settings import Settings
+from novel_events.store import upgrade
+from tasks import store
+
+
+@dataclass
+class InitReport:
+    lines: list[str] = field(default_factory=list)
+
+
+async def init(settings: Settings, *, pool_limit: int | None = None) -> InitReport:
+    report = InitReport()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.outbox.mkdir(parents=True, exist_ok=True)
+    before, after = upgrade(store.store_engine(settings))
+    report.lines.append(
+        f"store: schema {after} ({'created' if before is None else 'upgraded from ' + before if before != after else 'up to date'})"
+    )
+    await store.connector_for(settings).save(store.BLOCK_NAME, overwrite=True)
+    report.lines.append(f"block: SqlAlchemyConnector '{store.BLOCK_NAME}' saved")
+    async with get_client() as client:
+        state = await ensure_pool(client, settings.work_pool, concurrency_limit=pool_limit)
+    report.lines.append(f"work pool: '{settings.work_pool}' (process) {state}")
+    return report

@@ -1,0 +1,23 @@
+"""``novel-events-reconcile``: keeps Prefect's deployments in step with the users in the store."""
+
+from __future__ import annotations
+
+from prefect import flow
+from prefect.states import Completed, State
+
+from novel_events.jobs import desired
+from novel_events.settings import load_settings
+from tasks.reconcile import reconcile_task
+from tasks.users import list_users
+
+FLOW_NAME = "novel-events-reconcile"
+
+
+@flow(name=FLOW_NAME, retries=1, retry_delay_seconds=30, timeout_seconds=10 * 60)
+async def reconcile_flow() -> State:
+    """The same reconcile as ``novel-events sync``, on a schedule."""
+    from flows.schemas import flow_schemas
+
+    users = list_users()
+    report = await reconcile_task(desired(users, load_settings().work_pool), flow_schemas())
+    return Completed(message=report.summary())

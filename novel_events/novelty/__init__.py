@@ -1,0 +1,10 @@
+"""Novelty detection: which upcoming calendar events break the user's routine.
+
+Pure functions of a :class:`~novel_events.events.CalendarDump`, a point in time, the user's zone
+and :class:`NoveltyPrefs`; no I/O. See ``docs/novelty.md`` for the rules.
+"""
+
+from novel_events.novelty.engine import analyze
+from novel_events.novelty.prefs import THRESHOLDS, NoveltyPrefs
+
+__all__ = ["THRESHOLDS", "NoveltyPrefs", "analyze"]

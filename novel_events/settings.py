@@ -1,0 +1,63 @@
+"""Settings from the environment (prefix ``NOVEL_EVENTS_``). Secrets are ``SecretStr``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from novel_events.errors import InvalidInput
+
+DEFAULT_HOME = Path.home() / ".novel-events"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NOVEL_EVENTS_", extra="ignore")
+
+    home: Path = Field(default=DEFAULT_HOME, description="State dir: SQLite store, outbox")
+    database_url: SecretStr | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite in HOME; postgresql+psycopg://… for scale"
+    )
+    google_api_endpoint: str = "https://www.googleapis.com/calendar/v3/"
+    google_token_uri: str = "https://oauth2.googleapis.com/token"
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    email_backend: str = "outbox"
+    outbox_dir: Path | None = None
+    smtp_url: SecretStr | None = None
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_host: str = "https://api.sendgrid.com"
+    from_email: str = "Novel Events <digest@novel-events.localhost>"
+    work_pool: str = "novel-events"
+    catchup_window: dt.timedelta = dt.timedelta(hours=2)
+    alert_webhook_url: SecretStr | None = None
+    alert_email: str | None = None
+    unsubscribe_url: str | None = Field(
+        default=None, description="Base URL for List-Unsubscribe; '{user_id}' is substituted"
+    )
+
+    @field_validator("email_backend")
+    @classmethod
+    def _backend(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v not in {"outbox", "smtp", "sendgrid"}:
+            raise InvalidInput("NOVEL_EVENTS_EMAIL_BACKEND", f"{v!r} is not one of outbox, smtp, sendgrid")
+        return v
+
+    @cached_property
+    def store_url(self) -> str:
+        """The store's SQLAlchemy URL (contains a password when one is configured: keep it secret)."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.home / 'novel-events.db'}"
+
+    @property
+    def outbox(self) -> Path:
+        return self.outbox_dir or (self.home / "outbox")
+
+
+def load_settings() -> Settings:
+    return Settings()

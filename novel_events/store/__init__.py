@@ -1,0 +1,14 @@
+"""The SQL store: users, the delivery ledger, and their Alembic migrations.
+
+The store takes a SQLAlchemy ``Engine``; the Prefect layer builds it through prefect-sqlalchemy's
+``SqlAlchemyConnector`` (tasks/store.py), tests may use :func:`make_engine`.
+"""
+
+from novel_events.store.engine import engine_options, make_engine, tune
+from novel_events.store.ledger import Claim, Delivery, Ledger, Status
+from novel_events.store.migrate import upgrade
+from novel_events.store.users import UserStore
+
+__all__ = [
+    "Claim", "Delivery", "Ledger", "Status", "UserStore", "engine_options", "make_engine", "tune", "upgrade",
+]

@@ -1,0 +1,56 @@
+"""users and the delivery ledger
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-29
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "users",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("email", sa.String(254), nullable=False),
+        sa.Column("timezone", sa.String(64), nullable=False),
+        sa.Column("cadence", sa.String(16), nullable=False),
+        sa.Column("at_time", sa.String(5), nullable=False),
+        sa.Column("day", sa.String(3), nullable=True),
+        sa.Column("source", sa.String(2048), nullable=False),
+        sa.Column("lookahead_days", sa.Integer, nullable=False),
+        sa.Column("include_calendars", sa.JSON, nullable=False),
+        sa.Column("exclude_calendars", sa.JSON, nullable=False),
+        sa.Column("enabled", sa.Boolean, nullable=False),
+        sa.Column("sensitivity", sa.String(16), nullable=False),
+        sa.Column("include_all_day", sa.Boolean, nullable=False),
+        sa.Column("include_declined", sa.Boolean, nullable=False),
+        sa.Column("send_when_empty", sa.Boolean, nullable=False),
+        sa.Column("needs_reconnect", sa.Boolean, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "deliveries",
+        sa.Column("user_id", sa.String(64), primary_key=True),
+        sa.Column("slot", sa.String(64), primary_key=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("flow_run_id", sa.String(36), nullable=True),
+        sa.Column("message_id", sa.String(255), nullable=True),
+        sa.Column("provider_id", sa.String(255), nullable=True),
+        sa.Column("novel_count", sa.Integer, nullable=True),
+        sa.Column("detail", sa.String(500), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("deliveries")
+    op.drop_table("users")

@@ -1,0 +1,104 @@
+"""Users in the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from novel_events.errors import InvalidInput, NotFound
+from novel_events.models import User
+from novel_events.schedules import Schedule
+from novel_events.store.tables import users
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _row(user: User) -> dict[str, Any]:
+    s = user.schedule
+    return {
+        "id": user.id,
+        "email": user.email,
+        "timezone": s.timezone,
+        "cadence": s.cadence.value,
+        "at_time": s.at.strftime("%H:%M"),
+        "day": s.day,
+        "source": user.source,
+        "lookahead_days": user.lookahead_days,
+        "include_calendars": list(user.include_calendars),
+        "exclude_calendars": list(user.exclude_calendars),
+        "enabled": user.enabled,
+        "sensitivity": user.sensitivity,
+        "include_all_day": user.include_all_day,
+        "include_declined": user.include_declined,
+        "send_when_empty": user.send_when_empty,
+        "needs_reconnect": user.needs_reconnect,
+    }
+
+
+def _user(row: Mapping[str, Any]) -> User:
+    return User(
+        id=row["id"],
+        email=row["email"],
+        schedule=Schedule.parse(row["cadence"], row["at_time"], row["timezone"], row["day"]),
+        source=row["source"],
+        lookahead_days=row["lookahead_days"],
+        include_calendars=tuple(row["include_calendars"] or ()),
+        exclude_calendars=tuple(row["exclude_calendars"] or ()),
+        enabled=bool(row["enabled"]),
+        sensitivity=row["sensitivity"],
+        include_all_day=bool(row["include_all_day"]),
+        include_declined=bool(row["include_declined"]),
+        send_when_empty=bool(row["send_when_empty"]),
+        needs_reconnect=bool(row["needs_reconnect"]),
+    )
+
+
+class UserStore:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def add(self, user: User) -> None:
+        now = _now()
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(users.c.id).where(users.c.id == user.id)).first():
+                raise InvalidInput("ID", f"user {user.id!r} already exists; use 'users set' to change it")
+            conn.execute(users.insert().values(**_row(user), created_at=now, updated_at=now))
+
+    def save(self, user: User) -> bool:
+        """Update an existing user; returns False when nothing changed."""
+        with self.engine.begin() as conn:
+            current = conn.execute(sa.select(users).where(users.c.id == user.id)).mappings().first()
+            if current is None:
+                raise NotFound(f"unknown user {user.id!r}")
+            if _user(current) == user:
+                return False
+            conn.execute(users.update().where(users.c.id == user.id).values(**_row(user), updated_at=_now()))
+            return True
+
+    def get(self, user_id: str) -> User:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(users).where(users.c.id == user_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"unknown user {user_id!r}")
+        return _user(row)
+
+    def remove(self, user_id: str) -> None:
+        with self.engine.begin() as conn:
+            if conn.execute(users.delete().where(users.c.id == user_id)).rowcount == 0:
+                raise NotFound(f"unknown user {user_id!r}")
+
+    def list(self) -> list[User]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(users).order_by(users.c.id)).mappings().all()
+        return [_user(r) for r in rows]
+
+    def set_needs_reconnect(self, user_id: str, value: bool) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                users.update().where(users.c.id == user_id).values(needs_reconnect=value, updated_at=_now())
+            )
