@@ -33,7 +33,34 @@ from novel_events.novelty.normalize import title_keys
 TZ = "Europe/Berlin"
 NOW = dt.datetime(2025, 6, 18, 6, 0, tzinfo=ZoneInfo(TZ))
 LOOKAHEAD = 14
-WORDS = ["alpha", "bravo", "cedar", "delta", "ember", "fjord", "gala", "harbor", "iris", "jade", "kilo", "lumen", "maple", "nova", "onyx", "pine", "quartz", "raven", "sierra", "tango", "umber", "vega", "willow", "xenon", "yarrow", "zephyr"]
+WORDS = (
+    "alpha",
+    "bravo",
+    "cedar",
+    "delta",
+    "ember",
+    "fjord",
+    "gala",
+    "harbor",
+    "iris",
+    "jade",
+    "kilo",
+    "lumen",
+    "maple",
+    "nova",
+    "onyx",
+    "pine",
+    "quartz",
+    "raven",
+    "sierra",
+    "tango",
+    "umber",
+    "vega",
+    "willow",
+    "xenon",
+    "yarrow",
+    "zephyr",
+)
 HABITS = ("Gym", "Call Mom", "Laundry", "Bouldering", "Study group", "Coffee with Alex", "Piano practice")
 VARIANTS = ("{t}", "{t} 🏋️", "{t} w/ Sam", "{t} (me)", "{t} – extra", "{t}".lower())
 TEMPLATES = (

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from cli import demo, ops, users
@@ -32,15 +31,17 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors with exit status 2 for bad input, 1 for failures."""
     from pydantic import ValidationError
 
+    from typer._click import exceptions as cx  # typer >= 0.2x vendors click here
+
     try:
-        app(args=argv, standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover - help text already printed
-        return 0 if exc.ctx else 0
-    except click.exceptions.UsageError as exc:
+        app(args=argv, standalone_mode=False, prog_name="novel-events")
+    except cx.NoArgsIsHelpError:
+        return 0
+    except cx.UsageError as exc:
         return _fail(exc.format_message())
-    except click.exceptions.Abort:
+    except typer.Abort:
         return _fail("aborted", 130)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except (InvalidInput, NotFound) as exc:
         return _fail(str(exc))

@@ -101,7 +101,7 @@ def subject_for(novel: list[NovelEvent]) -> str:
     if not novel:
         return "Nothing out of the ordinary coming up"
     titles = [str(n.event.get("summary") or "(no title)").strip() for n in novel]
-    head = ", ".join(titles[:2]) + (", …" if len(titles) > 2 else "")
+    head = ", ".join(titles[:2]) + (f" and {len(titles) - 2} more" if len(titles) > 2 else "")
     count = len(novel)
     noun = "new thing" if count == 1 else "new things"
     subject = f"{count} {noun} coming up: {head}"

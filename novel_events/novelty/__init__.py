@@ -4,7 +4,8 @@ Pure functions of a :class:`~novel_events.events.CalendarDump`, a point in time,
 and :class:`NoveltyPrefs`; no I/O. See ``docs/novelty.md`` for the rules.
 """
 
-from novel_events.novelty.engine import analyze
+from novel_events.novelty.engine import analyze, assess_upcoming
 from novel_events.novelty.prefs import THRESHOLDS, NoveltyPrefs
+from novel_events.novelty.rules import Assessment
 
-__all__ = ["THRESHOLDS", "NoveltyPrefs", "analyze"]
+__all__ = ["THRESHOLDS", "Assessment", "NoveltyPrefs", "analyze", "assess_upcoming"]

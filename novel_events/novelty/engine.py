@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 from novel_events.errors import InvalidInput
 from novel_events.events import CalendarDump, NovelEvent, zone
-from novel_events.novelty.features import EventFeatures, extract
+from novel_events.novelty.features import MAX_YEAR, MIN_YEAR, EventFeatures, extract
 from novel_events.novelty.filters import is_mirror_calendar, never_novel
 from novel_events.novelty.history import HistoryIndex
 from novel_events.novelty.prefs import NoveltyPrefs, validate
-from novel_events.novelty.rules import assess
+from novel_events.novelty.rules import Assessment, assess
 
 # What a malformed event dict can make the feature extraction raise; such events are skipped.
 _BAD_EVENT = (ValueError, TypeError, KeyError, AttributeError, OverflowError, IndexError)
@@ -32,42 +32,62 @@ def analyze(
     to the dump's zone; all-day events are dates in that zone. Raises :class:`InvalidInput` for bad
     preferences, a naive ``now`` or an unknown zone; malformed events are skipped.
     """
+    found = [
+        NovelEvent(
+            calendar_id=f.calendar_id,
+            event_id=f.event_id,
+            score=verdict.score,
+            reasons=verdict.reasons,
+            event=f.event,
+            start=f.start,
+            all_day=f.all_day,
+        )
+        for f, verdict in assess_upcoming(dump, now=now, prefs=prefs, user_tz=user_tz)
+        if verdict.score >= prefs.threshold
+    ]
+    found.sort(key=lambda n: (n.start, n.calendar_id, n.event_id))
+    return found
+
+
+def assess_upcoming(
+    dump: CalendarDump,
+    *,
+    now: dt.datetime,
+    prefs: NoveltyPrefs = NoveltyPrefs(),
+    user_tz: str | None = None,
+) -> list[tuple[EventFeatures, Assessment]]:
+    """Every upcoming event the preferences let through, with its score and reasons.
+
+    What :func:`analyze` thresholds; useful to explain why an event was *not* reported.
+    """
     if not isinstance(prefs, NoveltyPrefs):
         raise InvalidInput("prefs", "expected NoveltyPrefs")
     validate(prefs)
     if not isinstance(now, dt.datetime) or now.tzinfo is None or now.utcoffset() is None:
         raise InvalidInput("now", "expected a timezone-aware datetime, e.g. 2025-06-18T06:00:00+02:00")
+    try:
+        until = now + dt.timedelta(days=prefs.lookahead_days)
+        since = now - dt.timedelta(days=366)
+    except OverflowError:
+        raise InvalidInput("now", f"out of range: {now.isoformat()}") from None
+    if since.year < MIN_YEAR or until.year > MAX_YEAR:
+        raise InvalidInput("now", f"out of range: {now.isoformat()}")
     tz_name = user_tz if user_tz is not None else (dump.time_zone or "UTC")
     user_zone = zone(tz_name, field_name="user_tz" if user_tz is not None else "dump.timeZone")
 
     events = list(_features(dump, user_zone))
-    index = HistoryIndex.build(events, now=now, user_zone=user_zone)
-    until = now + dt.timedelta(days=prefs.lookahead_days)
+    index = HistoryIndex.build(events, now=now)
     upcoming = [f for f in events if now <= f.start < until]
     away = sorted(f.start for f in upcoming if f.zone_name)
     wanted = {c.id for c in dump.calendars if prefs.wants_calendar(c.id, c.summary)}
-
-    found: list[NovelEvent] = []
+    out = []
     for f in upcoming:
         if f.calendar_id not in wanted or (f.all_day and not prefs.include_all_day):
             continue
         if never_novel(f, include_declined=prefs.include_declined):
             continue
-        verdict = assess(f, index, trip=_overlaps(f, away))
-        if verdict.score >= prefs.threshold:
-            found.append(
-                NovelEvent(
-                    calendar_id=f.calendar_id,
-                    event_id=f.event_id,
-                    score=verdict.score,
-                    reasons=verdict.reasons,
-                    event=f.event,
-                    start=f.start,
-                    all_day=f.all_day,
-                )
-            )
-    found.sort(key=lambda n: (n.start, n.calendar_id, n.event_id))
-    return found
+        out.append((f, assess(f, index, trip=_overlaps(f, away))))
+    return out
 
 
 def _features(dump: CalendarDump, user_zone: ZoneInfo) -> Iterator[EventFeatures]:

@@ -17,6 +17,8 @@ from novel_events.errors import InvalidInput
 from novel_events.events import Event, event_end, event_start, zone
 from novel_events.novelty.normalize import TitleKeys, title_keys
 
+# Events outside these years are skipped (date arithmetic near year 1 or 9999 overflows).
+MIN_YEAR, MAX_YEAR = 1000, 9000
 # Zone names that say nothing about where a person is.
 _PLACELESS_ZONES = ("UTC", "GMT", "Etc/", "Universal", "Zulu")
 
@@ -38,6 +40,8 @@ class EventFeatures:
     organizer: str | None
     people: frozenset[str]  # attendee/organiser e-mails other than the user
     zone_name: str | None  # the event's own IANA zone when it is not the user's zone
+    local_day: dt.date  # in the user's zone
+    minute: int  # local time of day in the user's zone, 0..1439
 
     @property
     def days(self) -> int:
@@ -60,6 +64,9 @@ def extract(
     if when is None:
         return None
     start, all_day = when
+    if not MIN_YEAR <= start.year <= MAX_YEAR:
+        return None
+    local = start.astimezone(user_zone)
     end = _end(ev, user_zone, calendar_zone, start, all_day) if all_day else None
     title = _text(ev.get("summary"))
     people, declined = _people(ev, calendar_id)
@@ -79,6 +86,8 @@ def extract(
         organizer=_email(ev.get("organizer")),
         people=people,
         zone_name=None if all_day else _foreign_zone(ev.get("start"), user_zone, calendar_zone),
+        local_day=local.date(),
+        minute=local.hour * 60 + local.minute,
     )
 
 

@@ -15,7 +15,6 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from novel_events.novelty.features import EventFeatures
 from novel_events.novelty.filters import counts_as_history
@@ -56,7 +55,6 @@ class HistoryIndex:
     """Past occurrences of the user's events, indexed by what the rules ask about."""
 
     now: dt.datetime
-    user_zone: ZoneInfo
     by_full: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_exact: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_full_zone: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
@@ -70,8 +68,8 @@ class HistoryIndex:
     series: dict[str, _Series] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, events: Iterable[EventFeatures], *, now: dt.datetime, user_zone: ZoneInfo) -> HistoryIndex:
-        idx = cls(now=now, user_zone=user_zone)
+    def build(cls, events: Iterable[EventFeatures], *, now: dt.datetime) -> HistoryIndex:
+        idx = cls(now=now)
         since = now - HISTORY
         for f in events:
             if not counts_as_history(f):
@@ -79,13 +77,13 @@ class HistoryIndex:
             if f.series_id:
                 idx._add_series(f)
             if f.start >= now:
-                idx.upcoming_days[f.keys.full].add(idx.local_day(f))
+                idx.upcoming_days[f.keys.full].add(f.local_day)
                 continue
             if f.start < since:
                 continue
             idx.by_full[f.keys.full] += 1
             idx.by_exact[f.keys.exact] += 1
-            idx.minutes[f.keys.full].append(idx.minute_of_day(f))
+            idx.minutes[f.keys.full].append(f.minute)
             idx.words.setdefault(f.keys.full, f.keys.words)
             latest = idx.latest_exact.get(f.keys.exact)
             if latest is None or f.start > latest:
@@ -94,9 +92,8 @@ class HistoryIndex:
                 idx.by_full_zone[(f.keys.full, f.zone_name)] += 1
             idx.people.update(f.people)
             if f.keys.head and f.keys.tail and not f.series_id:
-                local = f.start.astimezone(user_zone)
                 idx.templates[f.keys.head].append(
-                    _Occurrence(f.start, local.hour * 60 + local.minute, local.weekday(), f.keys.tail)
+                    _Occurrence(f.start, f.minute, f.local_day.weekday(), f.keys.tail)
                 )
         for occurrences in idx.templates.values():
             occurrences.sort(key=lambda o: o.start)
@@ -120,13 +117,6 @@ class HistoryIndex:
             s.seen_before_now = True
 
     # --- questions the rules ask -------------------------------------------------------------
-
-    def local_day(self, f: EventFeatures) -> dt.date:
-        return f.start.astimezone(self.user_zone).date()
-
-    def minute_of_day(self, f: EventFeatures) -> int:
-        local = f.start.astimezone(self.user_zone)
-        return local.hour * 60 + local.minute
 
     def count(self, f: EventFeatures) -> int:
         """Past occurrences (last 365 days) of events titled like ``f``.
@@ -155,8 +145,8 @@ class HistoryIndex:
         special edition next to the regular one ("Bridge club – holiday luncheon" an hour before
         "Bridge club") is not the habit.
         """
-        day = self.local_day(f)
-        minute = self.minute_of_day(f)
+        day = f.local_day
+        minute = f.minute
         for key in self.vocabulary.related_habits(f.keys.words):
             if key == f.keys.full or day in self.upcoming_days.get(key, ()):
                 continue
@@ -216,7 +206,7 @@ class HistoryIndex:
             previous = o.start
         if self.now - previous > TEMPLATE_MAX_GAP:
             return False
-        minute = self.minute_of_day(f)
+        minute = f.minute
         similar = [o for o in recent if _minutes_apart(o.minute, minute) <= SAME_TIME_MINUTES]
         if len(similar) < TEMPLATE_MIN_SIMILAR:
             return False

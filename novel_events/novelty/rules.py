@@ -27,10 +27,10 @@ from novel_events.novelty.features import EventFeatures
 from novel_events.novelty.history import HABIT_COUNT, HistoryIndex
 
 RARE_ZONE_COUNT = 3  # set in a zone at most this often: still travel
-SERIES_SEEN_SCORE = 0.1
-SERIES_LATER_SCORE = 0.15
+SERIES_SEEN_SCORE = 0.0
+SERIES_LATER_SCORE = 0.05
 NEW_SERIES_SCORE = 0.8
-TEMPLATE_HABIT_SCORE = 0.3
+LIKE_A_HABIT_SCORE = 0.3  # cap for rotating-topic habits and habits' variant titles
 ABROAD_SCORE = 0.85
 PEOPLE_BOOST = 0.05
 MULTI_DAY_BOOST = 0.05
@@ -66,16 +66,17 @@ def assess(f: EventFeatures, idx: HistoryIndex, *, trip: bool = False) -> Assess
         else:
             score = NEW_SERIES_SCORE
             why = [reasons.new_series(step, per_week, again=seen > 0)]
+            if f.zone_name:
+                why.append(reasons.abroad(f.zone_name, f.start))
     else:
         seen = idx.count(f)
         score = frequency_score(seen)
         why = [reasons.frequency(seen)]
-        if seen < HABIT_COUNT and idx.is_template_habit(f):
-            score = min(score, TEMPLATE_HABIT_SCORE)
-            why = ["a regular event with a changing topic"]
-        elif seen < HABIT_COUNT and idx.habit_variant_of(f):
-            score = min(score, TEMPLATE_HABIT_SCORE)
-            why = ["another title for one of your habits"]
+        if score > LIKE_A_HABIT_SCORE:
+            if idx.is_template_habit(f):
+                score, why = LIKE_A_HABIT_SCORE, ["a regular event with a changing topic"]
+            elif idx.habit_variant_of(f):
+                score, why = LIKE_A_HABIT_SCORE, ["another title for one of your habits"]
         if f.zone_name and idx.count_in_zone(f.keys.full, f.zone_name) <= RARE_ZONE_COUNT:
             score = max(score, ABROAD_SCORE)
             why.append(reasons.abroad(f.zone_name, f.start))

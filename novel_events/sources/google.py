@@ -36,7 +36,6 @@ from novel_events.sources.google_retry import RetryPolicy
 from novel_events.sources.google_sync import (
     CalendarCache,
     SyncState,
-    compact,
     in_window,
     new_state_key,
     seal,
@@ -226,13 +225,7 @@ class _Sync:
         self, cal_id: str, tz: ZoneInfo, cache: CalendarCache | None
     ) -> tuple[list[Event], CalendarCache | None]:
         """(events in the window, the calendar's new cache or None)."""
-        if not self.keep_state:
-            items, _token = self.api.events(
-                cal_id, timeMin=_rfc3339(self.time_min), timeMax=_rfc3339(self.time_max)
-            )
-            self.stats.full_syncs += 1
-            return in_window((compact(e) for e in items), tz, self.time_min, self.time_max), None
-        if cache is not None and cache.covers(self.time_min, self.time_max):
+        if self.keep_state and cache is not None and cache.covers(self.time_min, self.time_max):
             try:
                 changes, token = self.api.events(cal_id, syncToken=cache.sync_token)
             except FullSyncRequired:
@@ -248,10 +241,11 @@ class _Sync:
             cache = self._full(cal_id, tz)
         cache.slide(self.time_min, tz)
         events = in_window(cache.events.values(), tz, self.time_min, self.time_max)
-        return events, cache if cache.sync_token else None
+        return events, cache if self.keep_state and cache.sync_token else None
 
     def _full(self, cal_id: str, tz: ZoneInfo) -> CalendarCache:
-        covered_max = self.time_max + self.horizon
+        """List the window (plus the sync horizon when state is kept) into a fresh cache."""
+        covered_max = self.time_max + (self.horizon if self.keep_state else dt.timedelta(0))
         items, token = self.api.events(cal_id, timeMin=_rfc3339(self.time_min), timeMax=_rfc3339(covered_max))
         self.stats.full_syncs += 1
         cache = CalendarCache(sync_token=token or "", covered_min=self.time_min, covered_max=covered_max)

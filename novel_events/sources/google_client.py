@@ -20,7 +20,7 @@ import httplib2
 from googleapiclient.discovery import build
 
 from novel_events.errors import NovelEventsError
-from novel_events.sources.google_auth import DEFAULT_API_ENDPOINT, Grant, build_credentials
+from novel_events.sources.google_auth import DEFAULT_API_ENDPOINT, Grant, UserGrant, build_credentials
 from novel_events.sources.google_errors import classify
 from novel_events.sources.google_retry import RetryPolicy, call_with_retries
 
@@ -145,7 +145,8 @@ class CalendarApi:
     def _execute(self, what: str, request: Any) -> dict[str, Any]:
         def classify_here(exc: BaseException) -> NovelEventsError:
             secrets = (*self._grant.secrets(), getattr(self._credentials, "token", None))
-            return classify(exc, what=what, secrets=secrets, now=self._now)
+            user = isinstance(self._grant, UserGrant)
+            return classify(exc, what=what, secrets=secrets, now=self._now, user_grant=user)
 
         def count_retry(_err: NovelEventsError, _delay: float) -> None:
             self.traffic.retries += 1

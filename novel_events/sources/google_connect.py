@@ -74,11 +74,13 @@ def connect_with_client_secrets(
     host: str = "localhost",
     port: int = 0,
     timeout_seconds: float | None = 300,
+    login_hint: str | None = None,
 ) -> UserGrant:
     """Run the installed-app consent flow for the read-only scope; returns the new grant.
 
     Prints the consent URL (and opens it in ``browser`` when ``open_browser``), waits up to
     ``timeout_seconds`` for Google's redirect to ``http://host:port/`` (port 0: any free port).
+    ``login_hint`` (an email address) preselects the Google account on the consent screen.
     """
     from google_auth_oauthlib.flow import InstalledAppFlow, WSGITimeoutError
 
@@ -86,6 +88,9 @@ def connect_with_client_secrets(
     section = next(iter(config.values()))
     flow = InstalledAppFlow.from_client_config(config, scopes=[READONLY_SCOPE])
     secrets = (str(section["client_secret"]),)
+    extra = {"login_hint": login_hint} if login_hint else {}
+    credentials: Any = None
+    failure: str | None = None
     try:
         credentials = flow.run_local_server(
             host=host,
@@ -97,16 +102,15 @@ def connect_with_client_secrets(
             success_message="novel-events can now read your calendar. You may close this window.",
             access_type="offline",
             prompt="consent",
+            **extra,
         )
     except WSGITimeoutError:
-        raise PermanentError(
-            "connect: no answer from the browser before the timeout; run connect again"
-        ) from None
+        failure = "no answer from the browser before the timeout; run connect again"
     except Exception as exc:  # oauthlib/requests errors: consent denied, token exchange refused
         detail = redact(" ".join(str(exc).split()), secrets)[:200]
-        raise PermanentError(
-            f"connect: Google did not grant access ({type(exc).__name__}: {detail})"
-        ) from None
+        failure = f"Google did not grant access ({type(exc).__name__}: {detail})"
+    if failure is not None:  # raised outside the handler: the library's exception is not chained
+        raise PermanentError(f"connect: {failure}")
     refresh_token = getattr(credentials, "refresh_token", None)
     if not refresh_token:
         raise PermanentError(

@@ -9,7 +9,8 @@ Google says                                     We raise
 5xx, 408, timeouts, connection errors, DNS      TransientError (retried here with backoff)
 401 (after one token refresh)                   ReconnectRequired
 403 insufficientPermissions, invalid_scope      ReconnectRequired (the grant lacks read-only calendar scope)
-token endpoint ``invalid_grant``                ReconnectRequired("reconnect your calendar: ...")
+token endpoint ``invalid_grant``                ReconnectRequired("reconnect your calendar: ..."), or
+                                                PermanentError for a service account
 token endpoint invalid_client/unauthorized_client  PermanentError (operator: OAuth client / delegation)
 410 fullSyncRequired / updatedMinTooLongAgo     FullSyncRequired (handled: one full sync)
 404 on a calendar                               CalendarGone (handled: the calendar is skipped)
@@ -113,8 +114,12 @@ def classify(
     what: str,
     secrets: Iterable[str | None] = (),
     now: Callable[[], float] = time.time,
+    user_grant: bool = True,
 ) -> NovelEventsError:
-    """The novel_events error for ``exc`` raised while doing ``what`` (e.g. "events.list")."""
+    """The novel_events error for ``exc`` raised while doing ``what`` (e.g. "events.list").
+
+    ``user_grant``: False for a service account, whose refused grant is no user's to reconnect.
+    """
     secrets = tuple(secrets)
 
     def text(detail: str) -> str:
@@ -128,7 +133,11 @@ def classify(
     if isinstance(exc, HttpError):
         return _classify_http(exc, text, now)
     if isinstance(exc, google.auth.exceptions.RefreshError):
-        return _classify_refresh(exc, text)
+        err = _classify_refresh(exc, text)
+        if isinstance(err, ReconnectRequired) and not user_grant:
+            # Nobody can "connect" a service account again: its key or its delegation is at fault.
+            return PermanentError(str(err).replace(RECONNECT, "service account refused (key or delegation)"))
+        return err
     if isinstance(exc, ssl.SSLCertVerificationError):
         return PermanentError(text(f"TLS certificate rejected ({exc.verify_message})"))
     if isinstance(exc, TimeoutError):

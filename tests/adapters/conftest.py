@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 
-from novel_events.sources.google import GoogleFetch, RetryPolicy, UserGrant, fetch_google_calendar, new_state_key
+from novel_events.sources.google import (
+    GoogleFetch,
+    RetryPolicy,
+    UserGrant,
+    fetch_google_calendar,
+    new_state_key,
+)
 from tests.fakes.google_calendar import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -50,11 +56,16 @@ def basic_dump() -> dict[str, Any]:
                 primary=True,
             ),
             calendar_entry(WORK, "Work", weekly_series("review", start + dt.timedelta(hours=3), 54)),
-            calendar_entry(KIDS, "School (shared)", [timed_event("play", NOW + dt.timedelta(days=5))],
-                           summaryOverride="Kids"),
+            calendar_entry(
+                KIDS,
+                "School (shared)",
+                [timed_event("play", NOW + dt.timedelta(days=5))],
+                summaryOverride="Kids",
+            ),
             calendar_entry(HOLIDAYS, "Holidays in Germany", [all_day_event("xmas", dt.date(2024, 12, 25))]),
-            calendar_entry(BIRTHDAYS, "Birthdays",
-                           [all_day_event("bday", dt.date(2025, 6, 20), eventType="birthday")]),
+            calendar_entry(
+                BIRTHDAYS, "Birthdays", [all_day_event("bday", dt.date(2025, 6, 20), eventType="birthday")]
+            ),
         ],
     }
 
@@ -122,7 +133,9 @@ def make_google_user(google_fake: FakeGoogleCalendar) -> Iterator[Callable[..., 
     def make(dump: Mapping[str, Any] | None = None, **account_kwargs: Any) -> GoogleUser:
         name = f"user-{uuid.uuid4().hex[:10]}"
         token = f"1//test-refresh-{uuid.uuid4().hex}"
-        account = google_fake.add_account(dump or basic_dump(), refresh_token=token, name=name, **account_kwargs)
+        account = google_fake.add_account(
+            dump or basic_dump(), refresh_token=token, name=name, **account_kwargs
+        )
         made.append(name)
         grant = UserGrant(token, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, google_fake.token_uri)
         return GoogleUser(google_fake, account, grant)

@@ -102,7 +102,9 @@ def test_slow_response_times_out_and_is_retried(google_user: GoogleUser) -> None
 
 
 def test_timeouts_that_persist_are_transient(google_user: GoogleUser) -> None:
-    google_user.fake.enqueue(Fault(status=None, delay=0.5, path="/calendarList", account=google_user.name), times=2)
+    google_user.fake.enqueue(
+        Fault(status=None, delay=0.5, path="/calendarList", account=google_user.name), times=2
+    )
 
     with pytest.raises(TransientError, match="timed out"):
         google_user.fetch(timeout=0.2, retry=google_user.policy(attempts=2))
@@ -166,7 +168,9 @@ def test_grant_revoked_between_calls(google_user: GoogleUser) -> None:
         google_user.fetch()
 
 
-def test_grant_without_calendar_scope_is_reconnect_required(make_google_user: Callable[..., GoogleUser]) -> None:
+def test_grant_without_calendar_scope_is_reconnect_required(
+    make_google_user: Callable[..., GoogleUser],
+) -> None:
     user = make_google_user()
     user.fake.refresh_tokens[user.grant.refresh_token] = (user.name, frozenset({"openid", "email"}))
     with pytest.raises(ReconnectRequired, match="invalid_scope"):
@@ -180,7 +184,9 @@ def test_insufficient_permissions_is_reconnect_required(google_user: GoogleUser)
 
 
 def test_wrong_client_secret_is_permanent_not_reconnect(google_user: GoogleUser) -> None:
-    grant = UserGrant(google_user.grant.refresh_token, DEFAULT_CLIENT_ID, "wrong-secret", google_user.fake.token_uri)
+    grant = UserGrant(
+        google_user.grant.refresh_token, DEFAULT_CLIENT_ID, "wrong-secret", google_user.fake.token_uri
+    )
     google_user.grant = grant
     with pytest.raises(PermanentError, match="invalid_client") as info:
         google_user.fetch()

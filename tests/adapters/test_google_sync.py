@@ -33,7 +33,9 @@ def test_unchanged_calendars_cost_one_small_call_each(google_user: GoogleUser) -
     assert second.stats.full_syncs == 0 and second.stats.incremental_syncs == 3
     assert second.stats.changes_applied == 0
     events = [r for r in calls if r.path.endswith("/events")]
-    assert all(r.param("syncToken") and r.param("timeMin") is None and r.param("timeMax") is None for r in events)
+    assert all(
+        r.param("syncToken") and r.param("timeMin") is None and r.param("timeMax") is None for r in events
+    )
     assert all(r.param("singleEvents") == "true" for r in events)
     assert second.stats.bytes_received * 5 < first.stats.bytes_received
     assert same_dump(first, second)
@@ -44,8 +46,15 @@ def test_changes_and_deletions_arrive_incrementally(google_user: GoogleUser) -> 
     first = google_user.sync()
     account = google_user.account
     account.add_event(PRIMARY, timed_event("lisbon", NOW + 4 * DAY, summary="Flight to Lisbon"))
-    account.update_event(WORK, "review_50", {"summary": "Review (moved)", "start": {"dateTime": (NOW + 2 * DAY).isoformat()},
-                                             "end": {"dateTime": (NOW + 2 * DAY + dt.timedelta(hours=1)).isoformat()}})
+    account.update_event(
+        WORK,
+        "review_50",
+        {
+            "summary": "Review (moved)",
+            "start": {"dateTime": (NOW + 2 * DAY).isoformat()},
+            "end": {"dateTime": (NOW + 2 * DAY + dt.timedelta(hours=1)).isoformat()},
+        },
+    )
     account.delete_event(PRIMARY, "dentist")
     account.delete_event(KIDS, "play")
 
@@ -69,15 +78,21 @@ def test_events_moving_across_the_window_edges(google_user: GoogleUser) -> None:
     first = google_user.sync()
     account = google_user.account
     far = NOW + 200 * DAY
-    account.update_event(PRIMARY, "dentist", {"start": {"dateTime": far.isoformat()},
-                                              "end": {"dateTime": (far + DAY).isoformat()}})
+    account.update_event(
+        PRIMARY,
+        "dentist",
+        {"start": {"dateTime": far.isoformat()}, "end": {"dateTime": (far + DAY).isoformat()}},
+    )
     account.add_event(PRIMARY, timed_event("future", NOW + 300 * DAY))  # changed, but outside the window
     second = google_user.sync(first.state)
     assert "dentist" not in [e["id"] for e in second.dump.calendars[0].items]
     assert "future" not in [e["id"] for e in second.dump.calendars[0].items]
 
-    account.update_event(PRIMARY, "future", {"start": {"dateTime": (NOW + DAY).isoformat()},
-                                             "end": {"dateTime": (NOW + 2 * DAY).isoformat()}})
+    account.update_event(
+        PRIMARY,
+        "future",
+        {"start": {"dateTime": (NOW + DAY).isoformat()}, "end": {"dateTime": (NOW + 2 * DAY).isoformat()}},
+    )
     third = google_user.sync(second.state)
     assert "future" in [e["id"] for e in third.dump.calendars[0].items]
     assert same_dump(third, google_user.fetch())
@@ -86,11 +101,15 @@ def test_events_moving_across_the_window_edges(google_user: GoogleUser) -> None:
 def test_sliding_window_stays_incremental_until_the_horizon(google_user: GoogleUser) -> None:
     state = google_user.sync().state
     for day in range(1, 4):  # three daily digests
-        google_user.account.add_event(WORK, timed_event(f"new-{day}", NOW + (14 + day) * DAY - dt.timedelta(hours=1)))
+        google_user.account.add_event(
+            WORK, timed_event(f"new-{day}", NOW + (14 + day) * DAY - dt.timedelta(hours=1))
+        )
         result = google_user.sync(state, time_min=TIME_MIN + day * DAY, time_max=TIME_MAX + day * DAY)
         assert result.stats.full_syncs == 0, day
         assert f"new-{day}" in [e["id"] for e in result.dump.calendars[1].items]
-        assert same_dump(result, google_user.fetch(time_min=TIME_MIN + day * DAY, time_max=TIME_MAX + day * DAY))
+        assert same_dump(
+            result, google_user.fetch(time_min=TIME_MIN + day * DAY, time_max=TIME_MAX + day * DAY)
+        )
         state = result.state
 
     beyond = google_user.sync(state, time_min=TIME_MIN + 30 * DAY, time_max=TIME_MAX + 30 * DAY)

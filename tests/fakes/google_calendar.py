@@ -29,6 +29,10 @@ Implemented, following the v3 reference:
   was registered) and ``authorization_code`` (PKCE S256 checked) for the installed-app flow.
 - ``GET  /auth``: the consent screen, which consents at once and redirects to ``redirect_uri``.
 
+Several accounts share one server (:meth:`FakeGoogleCalendar.add_account`, one dump each): the refresh
+token (or the JWT's ``sub``, or the consent screen's ``login_hint``) picks the account, so a
+session-wide fake serves many test users; faults can be scoped to one account.
+
 Every API call needs ``Authorization: Bearer`` with a live access token (``401`` otherwise). Responses
 are gzip-compressed when the client asks for it (Google compresses when ``Accept-Encoding`` and the
 User-Agent both say ``gzip``) and pretty-printed unless ``prettyPrint=false``.
@@ -37,7 +41,7 @@ Test hooks: :meth:`FakeGoogleCalendar.enqueue` (fault injection: status/reason/R
 dropped connection, matched by path substring and account), :attr:`FakeGoogleCalendar.requests`
 (method, path, query, status, bytes sent), :meth:`FakeAccount.add_event` / ``update_event`` /
 ``delete_event`` (advance sync tokens), :meth:`FakeGoogleCalendar.expire_access_tokens`,
-:meth:`FakeGoogleCalendar.revoke_refresh_token`.
+:meth:`FakeGoogleCalendar.revoke_refresh_token`, ``consent_error`` (the consent screen refuses).
 
 Command line::
 
@@ -262,11 +266,8 @@ class FakeAccount:
 
     # -- hooks -------------------------------------------------------------------------------------
     @property
-    def primary_id(self) -> str:
-        for cal in self.calendars.values():
-            if cal.meta.get("primary"):
-                return cal.id
-        raise KeyError("no primary calendar")
+    def primary_id(self) -> str | None:
+        return next((c.id for c in self.calendars.values() if c.meta.get("primary")), None)
 
     def add_calendar(self, calendar: Mapping[str, Any]) -> None:
         with self._fake.lock:
@@ -319,7 +320,7 @@ class FakeAccount:
     # -- internals ---------------------------------------------------------------------------------
     def _calendar(self, calendar_id: str) -> _Calendar:
         if calendar_id == "primary":
-            calendar_id = self.primary_id
+            calendar_id = self.primary_id or ""
         return self.calendars[calendar_id]
 
     def _store(self, cal: _Calendar, item: dict[str, Any]) -> dict[str, Any]:
@@ -379,6 +380,7 @@ class FakeGoogleCalendar:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.account: FakeAccount | None = None
+        self.consent_error: str | None = None  # e.g. "access_denied": the consent screen refuses
         if dump is not None:
             self.account = self.add_account(dump, refresh_token=refresh_token, name="default")
 
@@ -633,9 +635,17 @@ class FakeGoogleCalendar:
         if self.client_id is not None and query.get("client_id") != self.client_id:
             raise OAuthError(401, "invalid_client", "The OAuth client was not found.")
         scopes = frozenset(query.get("scope", "").split())
-        account = self.account or next(iter(self.accounts.values()), None)
-        if account is None or not redirect_uri or query.get("response_type") != "code":
+        if not redirect_uri or query.get("response_type") != "code":
             raise OAuthError(400, "invalid_request", "Bad authorization request.")
+        if self.consent_error:  # the user clicked "Cancel"
+            params = {"error": self.consent_error, **({"state": query["state"]} if "state" in query else {})}
+            return redirect_uri + ("&" if "?" in redirect_uri else "?") + urllib.parse.urlencode(params)
+        hint = query.get("login_hint")
+        with self.lock:
+            hinted = [a for a in self.accounts.values() if hint and hint in (a.subject, a.primary_id)]
+        account = hinted[0] if hinted else self.account or next(iter(self.accounts.values()), None)
+        if account is None:
+            raise OAuthError(400, "invalid_request", "No account to sign in with.")
         code = "4/fake-" + secrets.token_urlsafe(16)
         with self.lock:
             self.auth_codes[code] = {
@@ -895,6 +905,18 @@ def _collapse_series(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _basic_client_auth(header: str | None) -> dict[str, str]:
+    """client_id/client_secret from ``Authorization: Basic`` (RFC 6749 section 2.3.1), if sent."""
+    if not header or not header.lower().startswith("basic "):
+        return {}
+    try:
+        user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
+    except ValueError:
+        return {}
+    unquote = urllib.parse.unquote_plus
+    return {"client_id": unquote(user), "client_secret": unquote(password)}
+
+
 def _b64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -936,11 +958,14 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         account: str | None = None
         scopes: frozenset[str] = frozenset()
-        status, body, headers = 200, None, {}
+        status: int = 200
+        body: Any = None
+        headers: dict[str, str] = {}
         fault: Fault | None = None
         try:
             if url.path == "/token" and method == "POST":
                 form = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
+                form.update(_basic_client_auth(self.headers.get("Authorization")))
                 owner = self.fake.refresh_tokens.get(form.get("refresh_token", ""))
                 account = owner[0] if owner else None
                 fault = self.fake._take_fault(url.path, account)

@@ -98,15 +98,18 @@ class Cal:
         return ev
 
     def weekly(self, title: str, first: dt.datetime, count: int, **kw: Any) -> list[dict[str, Any]]:
-        """``count`` events a week apart (same local wall time), e.g. a habit or a series."""
+        """``count`` events a week apart (same wall time in the event's zone), e.g. a series."""
         out = []
+        zone = ZoneInfo(kw.get("zone") or self.tz)
         for i in range(count):
-            local = first.astimezone(self.zone) + dt.timedelta(days=7 * i)
-            wall = dt.datetime(local.year, local.month, local.day, local.hour, local.minute, tzinfo=self.zone)
+            local = first.astimezone(zone) + dt.timedelta(days=7 * i)
+            wall = dt.datetime(local.year, local.month, local.day, local.hour, local.minute, tzinfo=zone)
             out.append(self.event(title, wall, **kw))
         return out
 
-    def habit(self, title: str, *, weeks: int = 20, hour: int = 18, weekday_offset: int = 0, **kw: Any) -> None:
+    def habit(
+        self, title: str, *, weeks: int = 20, hour: int = 18, weekday_offset: int = 0, **kw: Any
+    ) -> None:
         """A weekly habit without a series over the past ``weeks`` weeks."""
         self.weekly(title, self.at(-7 * weeks + weekday_offset, hour), weeks, **kw)
 

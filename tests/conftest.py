@@ -1,0 +1,79 @@
+"""Shared fixtures: one real ``prefect server start`` per session, one process worker, one state dir.
+
+Tests isolate by unique user ids, never by restarting servers.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def unique_id(prefix: str = "u") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """NOVEL_EVENTS_HOME for the whole session (SQLite store + outbox), set in the environment."""
+    home = tmp_path_factory.mktemp("novel-home")
+    old = {k: os.environ.get(k) for k in ("NOVEL_EVENTS_HOME", "NOVEL_EVENTS_EMAIL_BACKEND")}
+    os.environ["NOVEL_EVENTS_HOME"] = str(home)
+    os.environ["NOVEL_EVENTS_EMAIL_BACKEND"] = "outbox"
+    yield home
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory, session_home: Path) -> Iterator[str]:
+    """A real Prefect server (SQLite) with a fast scheduler loop; PREFECT_API_URL points at it."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from cli.processes import start_server
+
+    server, api = start_server(tmp_path_factory.mktemp("prefect-home"), scheduler_loop=2)
+    old = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = api
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            yield api
+    finally:
+        server.stop()
+        if old is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = old
+
+
+@pytest.fixture(scope="session")
+def initialized(prefect_api: str, session_home: Path) -> str:
+    """Store schema, store block and work pool exist."""
+    import asyncio
+
+    from deployments.bootstrap import init
+    from novel_events.settings import load_settings
+
+    asyncio.run(init(load_settings()))
+    return prefect_api
+
+
+@pytest.fixture(scope="session")
+def worker(initialized: str, session_home: Path) -> Iterator[object]:
+    """One real process worker on the default pool for the session."""
+    from cli.processes import start_worker
+    from novel_events.settings import load_settings
+
+    child = start_worker(initialized, load_settings().work_pool, session_home / "worker.log", limit=4,
+                         poll_seconds=1, env={"NOVEL_EVENTS_HOME": str(session_home)})
+    yield child
+    child.stop()
