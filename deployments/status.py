@@ -1,12 +1,13 @@
-"""Recent digest runs joined with the delivery ledger (``novel-events status``)."""
+"""Recent digest runs (due by now) joined with the delivery ledger (``novel-events status``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from prefect import get_client
 from prefect.client.schemas.filters import (
-    FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterTags,
+    FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterExpectedStartTime, FlowRunFilterTags,
 )
 from prefect.client.schemas.sorting import FlowRunSort
 
@@ -16,7 +17,10 @@ from tasks import store
 
 
 async def recent_runs(settings: Settings, *, user_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-    run_filter = FlowRunFilter(tags=FlowRunFilterTags(all_=[f"user:{user_id}"])) if user_id else None
+    run_filter = FlowRunFilter(
+        tags=FlowRunFilterTags(all_=[f"user:{user_id}"]) if user_id else None,
+        expected_start_time=FlowRunFilterExpectedStartTime(before_=dt.datetime.now(dt.UTC)),
+    )
     async with get_client() as client:
         runs = await client.read_flow_runs(
             flow_filter=FlowFilter(name=FlowFilterName(any_=[DIGEST_FLOW])),

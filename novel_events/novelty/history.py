@@ -32,6 +32,7 @@ TEMPLATE_MIN_COUNT = 4
 TEMPLATE_MIN_SIMILAR = 3
 TEMPLATE_MIN_SAME_WEEKDAY = 4
 SAME_TIME_MINUTES = 60
+MIN_GROUP = 2  # other people in a meeting for its attendee set to identify a habit
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +59,13 @@ class HistoryIndex:
     by_full: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_exact: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_full_zone: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    by_zone: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     minutes: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     words: dict[str, frozenset[str]] = field(default_factory=dict)
     latest_exact: dict[str, dt.datetime] = field(default_factory=dict)
     upcoming_days: dict[str, set[dt.date]] = field(default_factory=lambda: defaultdict(set))
+    groups: dict[frozenset[str], list[int]] = field(default_factory=lambda: defaultdict(list))
+    upcoming_group_days: Counter[tuple[frozenset[str], dt.date]] = field(default_factory=Counter)
     vocabulary: Vocabulary = field(default_factory=lambda: Vocabulary(()))
     templates: dict[str, list[_Occurrence]] = field(default_factory=lambda: defaultdict(list))
     people: set[str] = field(default_factory=set)
@@ -76,8 +80,11 @@ class HistoryIndex:
                 continue
             if f.series_id:
                 idx._add_series(f)
+            group = len(f.people) >= MIN_GROUP and not f.series_id
             if f.start >= now:
                 idx.upcoming_days[f.keys.full].add(f.local_day)
+                if group:
+                    idx.upcoming_group_days[(f.people, f.local_day)] += 1
                 continue
             if f.start < since:
                 continue
@@ -90,7 +97,10 @@ class HistoryIndex:
                 idx.latest_exact[f.keys.exact] = f.start
             if f.zone_name:
                 idx.by_full_zone[(f.keys.full, f.zone_name)] += 1
+                idx.by_zone[f.zone_name] += 1
             idx.people.update(f.people)
+            if group:
+                idx.groups[f.people].append(f.minute)
             if f.keys.head and f.keys.tail and not f.series_id:
                 idx.templates[f.keys.head].append(
                     _Occurrence(f.start, f.minute, f.local_day.weekday(), f.keys.tail)
@@ -155,8 +165,29 @@ class HistoryIndex:
                 return key
         return None
 
+    def is_group_habit(self, f: EventFeatures) -> bool:
+        """A meeting of a group the user meets regularly without a series, whatever its title.
+
+        The same set of (at least MIN_GROUP) other people met in HABIT_COUNT past non-series
+        events, twice near this local time of day, and the group has no other meeting that day
+        (which would make this one a special occasion next to the regular one).
+        """
+        if len(f.people) < MIN_GROUP or f.series_id:
+            return False
+        minutes = self.groups.get(f.people, ())
+        if len(minutes) < HABIT_COUNT:
+            return False
+        if self.upcoming_group_days[(f.people, f.local_day)] > 1:
+            return False
+        return sum(1 for m in minutes if _minutes_apart(m, f.minute) <= SAME_TIME_MINUTES) >= 2
+
     def count_in_zone(self, full_key: str, zone_name: str) -> int:
+        """Past events titled like this set in ``zone_name``."""
         return self.by_full_zone.get((full_key, zone_name), 0)
+
+    def zone_total(self, zone_name: str) -> int:
+        """Past events (any title) set in ``zone_name``."""
+        return self.by_zone.get(zone_name, 0)
 
     def series_seen(self, series_id: str) -> bool:
         """Whether an instance of the series started before now."""

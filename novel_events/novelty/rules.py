@@ -4,15 +4,19 @@ In order:
 
 1. Series (``recurringEventId``): an instance of a series with an instance before now is routine,
    however it was moved, retitled or shifted by a foreign zone's DST. The first instance of a
-   series nobody has seen yet is novel ("new weekly series starts") unless the very same title was
-   already a habit; its later instances are routine.
+   series nobody has seen yet is novel ("new weekly series starts"; "... starts again" after a
+   break) unless the very same title was a habit until recently (a re-created series); the later
+   instances of a new series are routine.
 2. Frequency of the normalised title over the past year: never -> first time, 1-3 times -> rare,
    4+ times -> habit.
-3. A habit whose topic rotates ("Book club: <book>") is routine when events with the same head
-   title came regularly (no gap over 8 weeks in the last 6 months) at about this time of day.
-4. An event set in another time zone that this title was rarely set in is travel: novel.
+3. Routine despite a rare title: a habit whose topic rotates ("Book club: <book>", regular with no
+   gap over ~11 weeks in the last 6 months, at about this time of day, topics recurring or one
+   weekday); a variant title of a habit that stands in for it ("📞 Mom" for "Call Mom", the habit is
+   not on that day too); a meeting with a group of people met regularly (same attendee set).
+4. An event set in another time zone is travel, hence novel, when both the zone and this title in
+   that zone are rare in the user's past (a remote team's zone is not travel).
 5. Small boosts for events that are already novel: people never met before, multi-day all-day
-   events.
+   events (an "all-day trip" when events in another zone fall inside it).
 
 Every signal moves the score in one direction as history grows, so adding a past occurrence never
 makes an event more novel.
@@ -26,7 +30,8 @@ from novel_events.novelty import reasons
 from novel_events.novelty.features import EventFeatures
 from novel_events.novelty.history import HABIT_COUNT, HistoryIndex
 
-RARE_ZONE_COUNT = 3  # set in a zone at most this often: still travel
+RARE_ZONE_COUNT = 3  # a title set in a zone at most this often: still travel
+FAMILIAR_ZONE_COUNT = 24  # more past events than this in a zone: a zone the user lives with
 SERIES_SEEN_SCORE = 0.0
 SERIES_LATER_SCORE = 0.05
 NEW_SERIES_SCORE = 0.8
@@ -77,9 +82,17 @@ def assess(f: EventFeatures, idx: HistoryIndex, *, trip: bool = False) -> Assess
                 score, why = LIKE_A_HABIT_SCORE, ["a regular event with a changing topic"]
             elif idx.habit_variant_of(f):
                 score, why = LIKE_A_HABIT_SCORE, ["another title for one of your habits"]
-        if f.zone_name and idx.count_in_zone(f.keys.full, f.zone_name) <= RARE_ZONE_COUNT:
-            score = max(score, ABROAD_SCORE)
-            why.append(reasons.abroad(f.zone_name, f.start))
+            elif idx.is_group_habit(f):
+                score, why = LIKE_A_HABIT_SCORE, ["a group you meet regularly"]
+        if f.zone_name:
+            travel = (
+                idx.count_in_zone(f.keys.full, f.zone_name) <= RARE_ZONE_COUNT
+                and idx.zone_total(f.zone_name) <= FAMILIAR_ZONE_COUNT
+            )
+            if travel:
+                score = max(score, ABROAD_SCORE)
+            if travel or score >= BOOSTABLE:
+                why.append(reasons.abroad(f.zone_name, f.start))
     if score >= BOOSTABLE:  # boosts rank novel events; they never make a habit novel
         if f.all_day and f.days > 1:
             score += MULTI_DAY_BOOST

@@ -157,6 +157,14 @@ def routine_title_abroad(cal: Any) -> dict[str, Any]:
     return cal.event("Gym", cal.at(3, 8), zone="Asia/Tokyo")
 
 
+def familiar_zone_is_not_travel(cal: Any) -> dict[str, Any]:
+    """A remote team's zone is no trip: a routine title set there is still routine."""
+    cal.habit("Gym", weeks=25, hour=7)
+    for i in range(30):
+        cal.event(f"Sync #{i}", cal.at(-3 - 7 * i, 16), zone="America/New_York")
+    return cal.event("Gym", cal.at(2, 7), zone="America/New_York")
+
+
 def utc_zone_is_not_travel(cal: Any) -> dict[str, Any]:
     cal.habit("Gym", weeks=25, hour=7)
     return cal.event("Gym", cal.at(3, 7), zone="UTC")
@@ -166,6 +174,22 @@ def all_day_trip(cal: Any) -> dict[str, Any]:
     ev = cal.all_day("Stockholm", cal.at(3).date(), days=3)
     cal.event("Stay at Hotel Diplomat", cal.at(3, 15), zone="Europe/Stockholm")
     return ev
+
+
+TEAM = ["ana@example.com", "bo@example.com", "cy@example.com"]
+
+
+def group_habit_with_changing_titles(cal: Any) -> dict[str, Any]:
+    for i in range(12):
+        cal.event(f"Topic {chr(65 + i)} deep-dive", cal.at(-7 * (i + 1), 15), people=TEAM)
+    return cal.event("Roadmap", cal.at(2, 15), people=TEAM)
+
+
+def group_special_next_to_habit(cal: Any) -> dict[str, Any]:
+    for i in range(12):
+        cal.event(f"Topic {chr(65 + i)} deep-dive", cal.at(-7 * (i + 1), 15), people=TEAM)
+    cal.event("Topic M deep-dive", cal.at(2, 15), people=TEAM)
+    return cal.event("Team dinner", cal.at(2, 16), people=TEAM)
 
 
 def new_person(cal: Any) -> dict[str, Any]:
@@ -206,8 +230,11 @@ RULES = [
     (abroad, True, "first time"),
     (routine_title_abroad, True, "in Tokyo time (UTC+9)"),
     (utc_zone_is_not_travel, False, None),
+    (familiar_zone_is_not_travel, False, None),
     (all_day_trip, True, "first time"),
     (new_person, True, "first time"),
+    (group_habit_with_changing_titles, False, None),
+    (group_special_next_to_habit, True, "first time"),
 ]
 
 
