@@ -30,7 +30,6 @@ def _fail(message: str, code: int = 2) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors with exit status 2 for bad input, 1 for failures."""
     from pydantic import ValidationError
-
     from typer._click import exceptions as cx  # typer >= 0.2x vendors click here
 
     try:

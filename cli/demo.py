@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from contextlib import ExitStack, contextmanager
+from typing import cast
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import typer
 
@@ -88,10 +89,10 @@ def _add_samples(settings: Settings) -> list[str]:
     return ids
 
 
-def _wait_runs(run_ids: list, timeout: float) -> dict:  # type: ignore[type-arg]
+def _wait_runs(run_ids: list, timeout: float) -> dict:
     from prefect import get_client
 
-    async def poll() -> dict:  # type: ignore[type-arg]
+    async def poll() -> dict:
         deadline = time.monotonic() + timeout
         async with get_client() as client:
             while True:
@@ -109,6 +110,7 @@ def demo(
     timeout: float = typer.Option(300, "--timeout", help="seconds to wait for the digests"),
 ) -> None:
     """End to end on embedded defaults: server, pool, 3 sample users, worker, one digest each."""
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
     settings = load_settings()
@@ -119,8 +121,8 @@ def demo(
     with _stack(settings, port=port, worker_limit=4, poll=2.0) as api:
         runs = []
         for uid in ids:
-            fr = run_deployment(name=f"novel-events-digest/user-{uid}",
-                                parameters={"user_id": uid, "manual": True}, timeout=0, tags=["demo"])
+            fr = cast(FlowRun, run_deployment(name=f"novel-events-digest/user-{uid}",
+                                              parameters={"user_id": uid, "manual": True}, timeout=0, tags=["demo"]))
             runs.append(fr.id)
             typer.echo(f"  triggered {fr.name} for {uid}")
         typer.echo("waiting for the worker to run the digests …")

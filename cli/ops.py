@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 from pathlib import Path
+from typing import cast
 
 import typer
 
@@ -40,13 +41,14 @@ def sync(dry_run: bool = typer.Option(False, "--dry-run", help="show what would 
     ready_engine(settings)
     report = asyncio.run(do_sync(settings, dry_run=dry_run))
     for c in report.changes:
-        typer.echo(f"{'would be ' if dry_run else ''}{c.action:<8} {c.name}{'  (' + c.detail + ')' if c.detail else ''}")
+        detail = f"  ({c.detail})" if c.detail else ""
+        typer.echo(f"{'would be ' if dry_run else ''}{c.action:<8} {c.name}{detail}")
     typer.echo(report.summary())
 
 
-def _user(user_id: str):  # type: ignore[no-untyped-def]
-    from tasks.store import ready_engine
+def _user(user_id: str):
     from novel_events.store import UserStore
+    from tasks.store import ready_engine
 
     check_user_id(user_id)
     return UserStore(ready_engine(load_settings())).get(user_id)
@@ -59,14 +61,16 @@ def run(
     timeout: int = typer.Option(600, "--timeout", help="seconds to wait with --wait"),
 ) -> None:
     """Start a manual digest run through the user's Prefect deployment."""
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
     from novel_events.jobs import DIGEST_FLOW
 
     user = _user(user_id)
     name = f"{DIGEST_FLOW}/user-{user.id}"
-    fr = run_deployment(name=name, parameters={"user_id": user.id, "manual": True, "dry_run": dry_run},
-                        timeout=timeout if wait else 0, tags=["manual"])
+    fr = cast(FlowRun, run_deployment(
+        name=name, parameters={"user_id": user.id, "manual": True, "dry_run": dry_run},
+        timeout=timeout if wait else 0, tags=["manual"]))
     typer.echo(f"flow run {fr.name} ({fr.id}) for {name}")
     if wait:
         state = fr.state
@@ -105,7 +109,8 @@ def analyze(
 ) -> None:
     """Offline novelty analysis of a calendar dump."""
     from novel_events.events import CalendarDump, parse_instant
-    from novel_events.novelty import NoveltyPrefs, analyze as run_analysis
+    from novel_events.novelty import NoveltyPrefs
+    from novel_events.novelty import analyze as run_analysis
 
     try:
         at = parse_instant(now)

@@ -10,7 +10,12 @@ import typer
 
 from novel_events.errors import InvalidInput
 from novel_events.models import (
-    User, check_email, check_lookahead, check_sensitivity, check_source, check_user_id,
+    User,
+    check_email,
+    check_lookahead,
+    check_sensitivity,
+    check_source,
+    check_user_id,
 )
 from novel_events.schedules import Schedule
 from novel_events.settings import load_settings
@@ -28,7 +33,7 @@ ExclOpt = typer.Option(None, "--exclude-calendar", help="skip these calendars (n
 SensOpt = typer.Option(None, "--sensitivity", help="low | normal | high")
 
 
-def _users():  # type: ignore[no-untyped-def]
+def _users():
     from novel_events.store import UserStore
     from tasks.store import ready_engine  # lazy: pulls in prefect-sqlalchemy
 
@@ -159,6 +164,9 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
     header = f"{'ID':<16} {'SCHEDULE':<40} {'NEXT (LOCAL)':<28} {'NEXT (UTC)':<17} SOURCE"
     typer.echo(header)
     for r in rows:
-        local = dt.datetime.fromisoformat(r["nextLocal"]).strftime("%a %Y-%m-%d %H:%M %z") if r["nextLocal"] else "paused"
-        utc = dt.datetime.fromisoformat(r["nextUtc"].replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M") if r["nextUtc"] else "-"
+        local, utc = "paused", "-"
+        if r["nextLocal"]:
+            nxt = dt.datetime.fromisoformat(r["nextLocal"])
+            local = nxt.strftime("%a %Y-%m-%d %H:%M %Z")
+            utc = nxt.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
         typer.echo(f"{r['id']:<16} {r['schedule']:<40} {local:<28} {utc:<17} {r['source']}")

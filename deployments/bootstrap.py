@@ -22,9 +22,8 @@ async def init(settings: Settings, *, pool_limit: int | None = None) -> InitRepo
     settings.home.mkdir(parents=True, exist_ok=True)
     settings.outbox.mkdir(parents=True, exist_ok=True)
     before, after = upgrade(store.store_engine(settings))
-    report.lines.append(
-        f"store: schema {after} ({'created' if before is None else 'upgraded from ' + before if before != after else 'up to date'})"
-    )
+    what = "created" if before is None else "up to date" if before == after else f"upgraded from {before}"
+    report.lines.append(f"store: schema {after} ({what})")
     await store.connector_for(settings).save(store.BLOCK_NAME, overwrite=True)
     report.lines.append(f"block: SqlAlchemyConnector '{store.BLOCK_NAME}' saved")
     async with get_client() as client:

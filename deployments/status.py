@@ -7,7 +7,11 @@ from typing import Any
 
 from prefect import get_client
 from prefect.client.schemas.filters import (
-    FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterExpectedStartTime, FlowRunFilterTags,
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterExpectedStartTime,
+    FlowRunFilterTags,
 )
 from prefect.client.schemas.sorting import FlowRunSort
 
@@ -19,7 +23,7 @@ from tasks import store
 async def recent_runs(settings: Settings, *, user_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
     run_filter = FlowRunFilter(
         tags=FlowRunFilterTags(all_=[f"user:{user_id}"]) if user_id else None,
-        expected_start_time=FlowRunFilterExpectedStartTime(before_=dt.datetime.now(dt.UTC)),
+        expected_start_time=FlowRunFilterExpectedStartTime(before_=dt.datetime.now(dt.UTC)),  # type: ignore[arg-type]
     )
     async with get_client() as client:
         runs = await client.read_flow_runs(

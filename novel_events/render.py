@@ -124,8 +124,9 @@ def render_digest(
     for day, group in groupby(ordered, key=lambda n: n.start.astimezone(tz).date()):
         days.append({"label": day.strftime("%A, %d %B %Y").replace(" 0", " "),
                      "items": [_item(n, tz, tz_name) for n in group]})
+    subject = subject_for(ordered)
     ctx = {
-        "subject": subject_for(ordered),
+        "subject": subject,
         "days": days,
         "count": len(ordered),
         "user_id": user_id,
@@ -137,4 +138,4 @@ def render_digest(
     }
     html = _inliner.inline(_env.get_template("digest.html.j2").render(**ctx))
     text = _env.get_template("digest.txt.j2").render(**ctx)
-    return RenderedDigest(subject=ctx["subject"], html=html, text=text)
+    return RenderedDigest(subject=subject, html=html, text=text)

@@ -21,10 +21,10 @@ def connector_for(settings: Settings) -> SqlAlchemyConnector:
         driver=url.drivername,
         database=url.database or "",
         username=url.username,
-        password=url.password,  # type: ignore[arg-type]
+        password=url.password,
         host=url.host,
         port=url.port,
-        query=dict(url.query) or None,  # type: ignore[arg-type]
+        query=dict(url.query) or None,
     )
     return SqlAlchemyConnector(connection_info=components)
 

@@ -32,6 +32,7 @@ TEMPLATE_MIN_COUNT = 4
 TEMPLATE_MIN_SIMILAR = 3
 TEMPLATE_MIN_SAME_WEEKDAY = 4
 SAME_TIME_MINUTES = 60
+VARIANT_TIME_MINUTES = 120  # a habit under another title may also move a bit
 MIN_GROUP = 2  # other people in a meeting for its attendee set to identify a habit
 
 
@@ -150,7 +151,7 @@ class HistoryIndex:
     def habit_variant_of(self, f: EventFeatures) -> str | None:
         """The habit ``f`` stands in for, if its title is a variant of a habit's title.
 
-        The habit must have occurred at least twice within SAME_TIME_MINUTES of ``f``'s local
+        The habit must have occurred at least twice within VARIANT_TIME_MINUTES of ``f``'s local
         time of day, and must not itself be on ``f``'s (local) day among the upcoming events: a
         special edition next to the regular one ("Bridge club – holiday luncheon" an hour before
         "Bridge club") is not the habit.
@@ -160,8 +161,8 @@ class HistoryIndex:
         for key in self.vocabulary.related_habits(f.keys.words):
             if key == f.keys.full or day in self.upcoming_days.get(key, ()):
                 continue
-            near = sum(1 for m in self.minutes.get(key, ()) if _minutes_apart(m, minute) <= SAME_TIME_MINUTES)
-            if near >= 2:
+            times = self.minutes.get(key, ())
+            if sum(1 for m in times if _minutes_apart(m, minute) <= VARIANT_TIME_MINUTES) >= 2:
                 return key
         return None
 

@@ -40,7 +40,7 @@ def _row(user: User) -> dict[str, Any]:
     }
 
 
-def _user(row: Mapping[str, Any]) -> User:
+def _user(row: Mapping[str, Any] | sa.RowMapping) -> User:
     return User(
         id=row["id"],
         email=row["email"],

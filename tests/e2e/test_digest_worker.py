@@ -41,7 +41,8 @@ def _ledger() -> Ledger:
 def _runs_for(uid: str) -> list:  # type: ignore[type-arg]
     async def read() -> list:  # type: ignore[type-arg]
         async with get_client() as client:
-            return await client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[f"user:{uid}"])))
+            tags = FlowRunFilterTags(all_=[f"user:{uid}"])
+            return await client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=tags))
 
     return asyncio.run(read())
 

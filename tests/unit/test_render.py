@@ -10,7 +10,7 @@ from novel_events.render import render_digest, safe_url, subject_for
 NOW = dt.datetime(2026, 11, 29, 6, 30, tzinfo=dt.UTC)
 
 
-def _novel(ev: dict, tz: str = "Europe/Berlin", reasons: tuple[str, ...] = ("first time in your calendar",)) -> NovelEvent:  # type: ignore[type-arg]
+def _novel(ev: dict, tz: str = "Europe/Berlin", reasons: tuple[str, ...] = ("first time",)) -> NovelEvent:  # type: ignore[type-arg]
     start, all_day = event_start(ev, zone(tz))  # type: ignore[misc]
     return NovelEvent("cal", ev["id"], 0.9, reasons, ev, start, all_day)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -81,7 +82,7 @@ def test_dst_day_fires_exactly_once(at: str, day: dt.date) -> None:
     times = s.next_times(_local(day.year, day.month, day.day) - dt.timedelta(days=2), n=6)
     on_day = [t for t in times if t.astimezone(NY).date() == day]
     assert len(on_day) == 1
-    gaps = {(b - a) for a, b in zip(times, times[1:], strict=False)}
+    gaps = {(b - a) for a, b in itertools.pairwise(times)}
     assert all(dt.timedelta(hours=23) <= g <= dt.timedelta(hours=25) for g in gaps)
 
 
