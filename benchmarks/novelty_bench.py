@@ -108,7 +108,7 @@ def synthetic_dump(n_events: int, seed: int = 7) -> CalendarDump:
         sid = f"series{s:05d}"
         weekday, hour = rng.randrange(5), rng.randrange(8, 18)
         begin = rng.choice((0, 0, 0, rng.randrange(days)))
-        people = [
+        people: list[dict[str, Any]] = [
             {"email": f"p{rng.randrange(5 * n_series + 5)}@example.com"} for _ in range(rng.randrange(1, 6))
         ]
         people.append({"email": "me@example.com", "self": True, "responseStatus": "accepted"})

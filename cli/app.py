@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     from typer._click import exceptions as cx  # typer >= 0.2x vendors click here
 
     try:
-        app(args=argv, standalone_mode=False, prog_name="novel-events")
+        rv = app(args=argv, standalone_mode=False, prog_name="novel-events")
+        if isinstance(rv, int) and not isinstance(rv, bool):  # typer.Exit(code) is returned, not raised
+            return rv
     except cx.NoArgsIsHelpError:
         return 0
     except cx.UsageError as exc:

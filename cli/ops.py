@@ -17,6 +17,7 @@ from novel_events.settings import load_settings
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
+    app.command("connect")(connect)
     app.command("sync")(sync)
     app.command("run")(run)
     app.command("preview")(preview)
@@ -30,6 +31,41 @@ def init(pool_limit: int | None = typer.Option(None, "--pool-limit", help="work 
 
     for line in asyncio.run(do_init(load_settings(), pool_limit=pool_limit)).lines:
         typer.echo(line)
+
+
+def connect(
+    user_id: str = typer.Argument(..., metavar="ID"),
+    client_secrets: Path | None = typer.Option(None, "--client-secrets", help="OAuth client JSON (installed app)"),
+    refresh_token_file: Path | None = typer.Option(
+        None, "--refresh-token-file", help="a refresh token, or an authorized-user JSON, to import"),
+    no_browser: bool = typer.Option(False, "--no-browser", help="print the consent URL instead of opening it"),
+) -> None:
+    """Connect a user's Google Calendar (read-only scope); the grant is stored encrypted."""
+    user = _user(user_id)
+    if (client_secrets is None) == (refresh_token_file is None):
+        raise InvalidInput("--client-secrets/--refresh-token-file", "give exactly one of the two")
+    settings = load_settings()
+    if client_secrets is not None:
+        from novel_events.sources.google_connect import connect_with_client_secrets
+
+        grant = connect_with_client_secrets(client_secrets, open_browser=not no_browser)
+    else:
+        from novel_events.sources.google_connect import grant_from_refresh_token_file
+
+        secret = settings.google_client_secret.get_secret_value() if settings.google_client_secret else None
+        grant = grant_from_refresh_token_file(
+            refresh_token_file, client_id=settings.google_client_id, client_secret=secret,
+            token_uri=settings.google_token_uri)
+    from novel_events.store import SyncStateStore, UserStore
+    from tasks.credentials import save_grant
+    from tasks.store import ready_engine
+
+    save_grant(user.id, grant)
+    engine = ready_engine(settings)
+    SyncStateStore(engine).put(user.id, "google", None)  # a new grant may be another account
+    UserStore(engine).set_needs_reconnect(user.id, False)
+    typer.echo(f"connected {user.id}: Google Calendar (read-only); grant stored in Prefect Secret block "
+               f"'novel-events-google-{user.id}'")
 
 
 def sync(dry_run: bool = typer.Option(False, "--dry-run", help="show what would change, change nothing")) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from prefect import get_client
 
+from deployments.limits import ensure_limits
 from deployments.pool import ensure_pool
 from novel_events.settings import Settings
 from novel_events.store import upgrade
 from tasks import store
+from tasks.credentials import ensure_state_key
 
 
 @dataclass
@@ -28,5 +31,7 @@ async def init(settings: Settings, *, pool_limit: int | None = None) -> InitRepo
     report.lines.append(f"block: SqlAlchemyConnector '{store.BLOCK_NAME}' saved")
     async with get_client() as client:
         state = await ensure_pool(client, settings.work_pool, concurrency_limit=pool_limit)
-    report.lines.append(f"work pool: '{settings.work_pool}' (process) {state}")
+        report.lines.append(f"work pool: '{settings.work_pool}' (process) {state}")
+        report.lines.extend(await ensure_limits(client))
+    report.lines.append(f"secret: sync-state key {await asyncio.to_thread(ensure_state_key)}")
     return report

@@ -7,6 +7,7 @@ from email.utils import parseaddr
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import rate_limit
 from prefect.tasks import exponential_backoff
 
 from novel_events.errors import is_transient
@@ -19,6 +20,7 @@ from novel_events.settings import load_settings
 from novel_events.slots import message_id
 from novel_events.store import Status
 from tasks import store
+from tasks.limits import SENDS
 from tasks.retry import retry_if_transient
 
 # A claim older than this whose sender never recorded an outcome is presumed dead: re-send, with the
@@ -66,6 +68,7 @@ def deliver(
             settings.email_backend, outbox_dir=settings.outbox, smtp_url=settings.smtp_url,
             sendgrid_api_key=settings.sendgrid_api_key, sendgrid_host=settings.sendgrid_host,
         )
+        rate_limit(SENDS.name, occupy=1, strict=False)
         provider_id = mailer.send(email)
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"[:300]

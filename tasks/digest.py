@@ -7,6 +7,7 @@ Inputs are plain values (ids, dataclasses), never live clients. Heavy inputs are
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -30,22 +31,22 @@ def load_user(user_id: str) -> User:
     return store.users().get(user_id)
 
 
-def fetch_dump(user: User, now: dt.datetime) -> CalendarDump:
+def fetch_dump(user: User, now: dt.datetime, log: Any = None) -> CalendarDump:
     """The user's events over [now - history, now + lookahead)."""
     start, end = now - HISTORY, now + dt.timedelta(days=user.lookahead_days)
     if user.source.startswith("ics:"):
         return parse_ics(read_ics(user.source[4:]), start=start, end=end, user_tz=user.timezone)
     from tasks.google import fetch_google  # lazy: only Google users pay for the client import
 
-    return fetch_google(user, start, end)
+    return fetch_google(user, start, end, log)
 
 
 def prefs_for(user: User) -> NoveltyPrefs:
     return NoveltyPrefs(
         lookahead_days=user.lookahead_days,
         sensitivity=user.sensitivity,
-        include_calendars=user.include_calendars,
-        exclude_calendars=user.exclude_calendars,
+        include_calendars=tuple(user.include_calendars),
+        exclude_calendars=tuple(user.exclude_calendars),
         include_all_day=user.include_all_day,
         include_declined=user.include_declined,
     )
@@ -69,8 +70,9 @@ def build_digest(user: User, now: dt.datetime) -> tuple[RenderedDigest, list[Nov
 @task(name="fetch-calendar", retries=4, retry_delay_seconds=exponential_backoff(backoff_factor=2),
       retry_jitter_factor=1.0, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
 def fetch_calendar(user: User, now: dt.datetime) -> CalendarDump:
-    dump = fetch_dump(user, now)
-    get_run_logger().info(
+    log = get_run_logger()
+    dump = fetch_dump(user, now, log)
+    log.info(
         "fetched %d events from %d calendar(s)", sum(len(c.items) for c in dump.calendars), len(dump.calendars)
     )
     return dump

@@ -68,8 +68,31 @@ def initialized(prefect_api: str, session_home: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def worker(initialized: str, session_home: Path) -> Iterator[object]:
-    """One real process worker on the default pool for the session."""
+def session_google() -> Iterator[object]:
+    """A fake Google (Calendar API + OAuth token endpoint) selected by settings for the session."""
+    from tests.fakes.google_calendar import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeGoogleCalendar
+
+    fake = FakeGoogleCalendar().start()
+    env = {
+        "NOVEL_EVENTS_GOOGLE_API_ENDPOINT": fake.base_url,
+        "NOVEL_EVENTS_GOOGLE_TOKEN_URI": fake.token_uri,
+        "NOVEL_EVENTS_GOOGLE_CLIENT_ID": DEFAULT_CLIENT_ID,
+        "NOVEL_EVENTS_GOOGLE_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+    }
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield fake
+    fake.stop()
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def worker(initialized: str, session_home: Path, session_google: object) -> Iterator[object]:
+    """One real process worker on the default pool for the session (settings point at the fakes)."""
     from cli.processes import start_worker
     from novel_events.settings import load_settings
 

@@ -79,7 +79,7 @@ def assess_upcoming(
     index = HistoryIndex.build(events, now=now)
     upcoming = [f for f in events if now <= f.start < until]
     away = sorted(f.start for f in upcoming if f.zone_name)
-    wanted = {c.id for c in dump.calendars if prefs.wants_calendar(c.id, c.summary)}
+    wanted = {c.id for c in dump.calendars if prefs.wants_calendar(str(c.id), str(c.summary or ""))}
     out = []
     for f in upcoming:
         if f.calendar_id not in wanted or (f.all_day and not prefs.include_all_day):
@@ -110,8 +110,8 @@ def _features(dump: CalendarDump, user_zone: ZoneInfo) -> Iterator[EventFeatures
             yield f
 
 
-def _calendar_zone(name: str | None, user_zone: ZoneInfo) -> ZoneInfo:
-    if not name:
+def _calendar_zone(name: object, user_zone: ZoneInfo) -> ZoneInfo:
+    if not isinstance(name, str) or not name:
         return user_zone
     try:
         return zone(name)

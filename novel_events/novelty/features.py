@@ -19,6 +19,7 @@ from novel_events.novelty.normalize import TitleKeys, title_keys
 
 # Events outside these years are skipped (date arithmetic near year 1 or 9999 overflows).
 MIN_YEAR, MAX_YEAR = 1000, 9000
+_CALENDAR_DOMAIN = "calendar.google.com"  # rooms, group calendars, "unknownorganizer@"
 # Zone names that say nothing about where a person is.
 _PLACELESS_ZONES = ("UTC", "GMT", "Etc/", "Universal", "Zulu")
 
@@ -37,7 +38,6 @@ class EventFeatures:
     status: str
     event_type: str
     declined: bool
-    organizer: str | None
     people: frozenset[str]  # attendee/organiser e-mails other than the user
     zone_name: str | None  # the event's own IANA zone when it is not the user's zone
     local_day: dt.date  # in the user's zone
@@ -83,7 +83,6 @@ def extract(
         status=status.lower(),
         event_type=_text(ev.get("eventType")) or "default",
         declined=declined,
-        organizer=_email(ev.get("organizer")),
         people=people,
         zone_name=None if all_day else _foreign_zone(ev.get("start"), user_zone, calendar_zone),
         local_day=local.date(),
@@ -101,6 +100,11 @@ def _email(person: Any) -> str | None:
         if isinstance(email, str) and "@" in email:
             return email.strip().lower()
     return None
+
+
+def _is_person(email: str) -> bool:
+    """Not a room, a group calendar or Google's placeholder organiser."""
+    return not email.endswith(_CALENDAR_DOMAIN)
 
 
 def _people(ev: Event, calendar_id: str) -> tuple[frozenset[str], bool]:
@@ -121,10 +125,10 @@ def _people(ev: Event, calendar_id: str) -> tuple[frozenset[str], bool]:
             if a.get("self") or email == own:
                 declined = declined or a.get("responseStatus") == "declined"
                 continue
-            if email and not a.get("resource"):
+            if email and not a.get("resource") and _is_person(email):
                 people.add(email)
     organizer = _email(ev.get("organizer"))
-    if organizer and organizer != own and not organizer.endswith("calendar.google.com"):
+    if organizer and organizer != own and _is_person(organizer):
         people.add(organizer)
     return frozenset(people), declined
 

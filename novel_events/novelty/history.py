@@ -22,7 +22,7 @@ from novel_events.novelty.variants import Vocabulary
 
 HISTORY = dt.timedelta(days=365)
 HABIT_COUNT = 4  # seen this many times in a year: a habit, not a rare event
-RECENT = dt.timedelta(days=28)  # a title seen this recently is still going on
+RECENT = dt.timedelta(days=45)  # a title seen this recently is still going on
 # A habit whose topic rotates ("Book club: <book>") shows up at least every TEMPLATE_MAX_GAP over
 # the last TEMPLATE_SPAN, TEMPLATE_MIN_SIMILAR times near the same time of day, and either a topic
 # came back or TEMPLATE_MIN_SAME_WEEKDAY of them fell on one weekday at that time.
@@ -92,7 +92,9 @@ class HistoryIndex:
             idx.by_full[f.keys.full] += 1
             idx.by_exact[f.keys.exact] += 1
             idx.minutes[f.keys.full].append(f.minute)
-            idx.words.setdefault(f.keys.full, f.keys.words)
+            words = idx.words.get(f.keys.full)
+            if words is None or sorted(f.keys.words) < sorted(words):  # independent of event order
+                idx.words[f.keys.full] = f.keys.words
             latest = idx.latest_exact.get(f.keys.exact)
             if latest is None or f.start > latest:
                 idx.latest_exact[f.keys.exact] = f.start
@@ -103,9 +105,7 @@ class HistoryIndex:
             if group:
                 idx.groups[f.people].append(f.minute)
             if f.keys.head and f.keys.tail and not f.series_id:
-                idx.templates[f.keys.head].append(
-                    _Occurrence(f.start, f.minute, f.local_day.weekday(), f.keys.tail)
-                )
+                idx.templates[f.keys.head].append(_Occurrence(f.start, f.minute, f.local_day.weekday(), f.keys.tail))
         for occurrences in idx.templates.values():
             occurrences.sort(key=lambda o: o.start)
         for s in idx.series.values():
@@ -218,7 +218,8 @@ class HistoryIndex:
 
         Events with the same head title (and some tail), not part of a series, must have come
         at least TEMPLATE_MIN_COUNT times over the last TEMPLATE_SPAN with no gap (edges included)
-        above TEMPLATE_MAX_GAP, TEMPLATE_MIN_SIMILAR of them near this event's local time of day;
+        above TEMPLATE_MAX_GAP, TEMPLATE_MIN_SIMILAR of them near this event's local time of day
+        and in the same part of the week (working days or weekend);
         and either some topic came back during the year or TEMPLATE_MIN_SAME_WEEKDAY of them fell
         on one weekday at that time. One-offs made from a pattern ("Vendor demo: <vendor>") have
         neither. Every condition only gets truer as past events are added.
@@ -238,8 +239,12 @@ class HistoryIndex:
             previous = o.start
         if self.now - previous > TEMPLATE_MAX_GAP:
             return False
-        minute = f.minute
-        similar = [o for o in recent if _minutes_apart(o.minute, minute) <= SAME_TIME_MINUTES]
+        minute, weekend = f.minute, _is_weekend(f.local_day.weekday())
+        similar = [
+            o
+            for o in recent
+            if _minutes_apart(o.minute, minute) <= SAME_TIME_MINUTES and _is_weekend(o.weekday) == weekend
+        ]
         if len(similar) < TEMPLATE_MIN_SIMILAR:
             return False
         tails = [o.tail for o in occurrences]
@@ -247,6 +252,10 @@ class HistoryIndex:
             return True
         per_weekday = Counter(o.weekday for o in similar)
         return max(per_weekday.values()) >= TEMPLATE_MIN_SAME_WEEKDAY
+
+
+def _is_weekend(weekday: int) -> bool:
+    return weekday >= 5
 
 
 def _minutes_apart(a: int, b: int) -> int:

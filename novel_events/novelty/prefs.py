@@ -44,19 +44,13 @@ class NoveltyPrefs:
 def validate(prefs: NoveltyPrefs) -> None:
     """Raise :class:`InvalidInput` naming the first unacceptable field."""
     days = prefs.lookahead_days
-    if (
-        isinstance(days, bool)
-        or not isinstance(days, int)
-        or not (MIN_LOOKAHEAD_DAYS <= days <= MAX_LOOKAHEAD_DAYS)
-    ):
+    if isinstance(days, bool) or not isinstance(days, int) or not (MIN_LOOKAHEAD_DAYS <= days <= MAX_LOOKAHEAD_DAYS):
         raise InvalidInput(
             "lookahead_days",
             f"expected a whole number from {MIN_LOOKAHEAD_DAYS} to {MAX_LOOKAHEAD_DAYS}, got {days!r}",
         )
     if prefs.sensitivity not in THRESHOLDS:
-        raise InvalidInput(
-            "sensitivity", f"expected one of {', '.join(THRESHOLDS)}, got {prefs.sensitivity!r}"
-        )
+        raise InvalidInput("sensitivity", f"expected one of {', '.join(THRESHOLDS)}, got {prefs.sensitivity!r}")
     for name in ("include_calendars", "exclude_calendars"):
         value = getattr(prefs, name)
         if not isinstance(value, tuple) or not all(isinstance(v, str) and v.strip() for v in value):

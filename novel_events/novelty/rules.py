@@ -89,6 +89,8 @@ def assess(f: EventFeatures, idx: HistoryIndex, *, trip: bool = False) -> Assess
                 idx.count_in_zone(f.keys.full, f.zone_name) <= RARE_ZONE_COUNT
                 and idx.zone_total(f.zone_name) <= FAMILIAR_ZONE_COUNT
             )
+            if travel and score < BOOSTABLE:
+                why = []  # a routine title, but this time abroad: being abroad is the news
             if travel:
                 score = max(score, ABROAD_SCORE)
             if travel or score >= BOOSTABLE:

@@ -7,8 +7,9 @@ The store takes a SQLAlchemy ``Engine``; the Prefect layer builds it through pre
 from novel_events.store.engine import engine_options, make_engine, tune
 from novel_events.store.ledger import Claim, Delivery, Ledger, Status
 from novel_events.store.migrate import upgrade
+from novel_events.store.sync_state import SyncStateStore
 from novel_events.store.users import UserStore
 
 __all__ = [
-    "Claim", "Delivery", "Ledger", "Status", "UserStore", "engine_options", "make_engine", "tune", "upgrade",
+    "Claim", "Delivery", "Ledger", "Status", "SyncStateStore", "UserStore", "engine_options", "make_engine", "tune", "upgrade",
 ]

@@ -43,3 +43,14 @@ deliveries = sa.Table(
     sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Encrypted (Fernet) incremental-sync state per user: sync tokens + the compact event cache.
+# Never event content in clear text; the key lives in a Prefect Secret block (see tasks/credentials.py).
+sync_state = sa.Table(
+    "sync_state",
+    metadata,
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("state", sa.LargeBinary, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)

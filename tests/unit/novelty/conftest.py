@@ -74,7 +74,7 @@ class Cal:
         if series:
             ev["recurringEventId"] = series
             ev["id"] = f"{series}_{local.strftime('%Y%m%dT%H%M%S')}" if eid is None else eid
-        attendees = [{"email": p, "responseStatus": "accepted"} for p in people]
+        attendees: list[dict[str, Any]] = [{"email": p, "responseStatus": "accepted"} for p in people]
         if attendees or response != "accepted":
             attendees.append({"email": PRIMARY, "self": True, "responseStatus": response})
             ev["attendees"] = attendees
@@ -82,9 +82,7 @@ class Cal:
         self.calendars[cal].items.append(ev)
         return ev
 
-    def all_day(
-        self, title: str, day: dt.date, *, days: int = 1, cal: str = PRIMARY, **extra: Any
-    ) -> dict[str, Any]:
+    def all_day(self, title: str, day: dt.date, *, days: int = 1, cal: str = PRIMARY, **extra: Any) -> dict[str, Any]:
         ev: dict[str, Any] = {
             "id": f"d{next(self._ids):05d}",
             "status": "confirmed",
@@ -107,9 +105,7 @@ class Cal:
             out.append(self.event(title, wall, **kw))
         return out
 
-    def habit(
-        self, title: str, *, weeks: int = 20, hour: int = 18, weekday_offset: int = 0, **kw: Any
-    ) -> None:
+    def habit(self, title: str, *, weeks: int = 20, hour: int = 18, weekday_offset: int = 0, **kw: Any) -> None:
         """A weekly habit without a series over the past ``weeks`` weeks."""
         self.weekly(title, self.at(-7 * weeks + weekday_offset, hour), weeks, **kw)
 

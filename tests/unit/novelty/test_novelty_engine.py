@@ -71,9 +71,7 @@ def test_include_and_exclude_calendars_by_id_or_name(make_cal: Any) -> None:
     assert cal.novel_ids(include_calendars=("family",)) == [theirs["id"]]
     assert cal.novel_ids(include_calendars=("C_123@GROUP.calendar.google.com",)) == [theirs["id"]]
     assert cal.novel_ids(exclude_calendars=("FAMILY",)) == [mine["id"]]
-    assert cal.novel_ids(include_calendars=("Family", "me@example.com"), exclude_calendars=("me",)) == [
-        theirs["id"]
-    ]
+    assert cal.novel_ids(include_calendars=("Family", "me@example.com"), exclude_calendars=("me",)) == [theirs["id"]]
 
 
 def test_excluded_calendars_still_count_as_history(make_cal: Any) -> None:
@@ -193,9 +191,13 @@ def test_naive_datetime_is_wall_time_in_its_zone(make_cal: Any) -> None:
 def test_odd_calendars_never_crash() -> None:
     dump = CalendarDump(
         time_zone="UTC",
-        calendars=[CalendarData(id="x", items="nope"), CalendarData(id="y", time_zone="Bad/Zone")],  # type: ignore[arg-type]
+        calendars=[
+            CalendarData(id="x", items="nope"),  # type: ignore[arg-type]
+            CalendarData(id="y", time_zone="Bad/Zone"),
+            CalendarData(id="z", summary=None, time_zone=7, items=[{"id": "a", "start": {"date": "2025-01-02"}}]),  # type: ignore[arg-type]
+        ],
     )
-    assert analyze(dump, now=dt.datetime(2025, 1, 1, tzinfo=dt.UTC)) == []
+    assert [n.event_id for n in analyze(dump, now=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))] == ["a"]
 
 
 def test_duplicate_ids_are_reported_once(make_cal: Any) -> None:

@@ -67,9 +67,7 @@ all_day_spec = st.fixed_dictionaries(
 )
 
 
-def build_dump(
-    tz: str, specs: list[dict[str, Any]], all_days: list[dict[str, Any]], *, steady: bool
-) -> CalendarDump:
+def build_dump(tz: str, specs: list[dict[str, Any]], all_days: list[dict[str, Any]], *, steady: bool) -> CalendarDump:
     """A dump in zone ``tz`` from event specs (days relative to NOW_LOCAL's date)."""
     zone = ZoneInfo(tz)
     cals: dict[str, CalendarData] = {
@@ -124,10 +122,7 @@ def scores(dump: CalendarDump, now: dt.datetime) -> dict[tuple[str, str], float]
 
 def result(dump: CalendarDump, now: dt.datetime, sensitivity: str = "high") -> list[tuple[Any, ...]]:
     prefs = NoveltyPrefs(lookahead_days=14, sensitivity=sensitivity)
-    return [
-        (n.calendar_id, n.event_id, n.score, n.reasons, n.all_day)
-        for n in analyze(dump, now=now, prefs=prefs)
-    ]
+    return [(n.calendar_id, n.event_id, n.score, n.reasons, n.all_day) for n in analyze(dump, now=now, prefs=prefs)]
 
 
 @PROPERTY_SETTINGS
@@ -169,9 +164,7 @@ def test_a_past_occurrence_never_makes_an_event_more_novel(
             )
             when["dateTime"] = (t - shift).isoformat()
         else:
-            d = dt.date.fromisoformat(when["date"]) - (
-                dt.date.fromisoformat(target["start"]["date"]) - now.date()
-            )
+            d = dt.date.fromisoformat(when["date"]) - (dt.date.fromisoformat(target["start"]["date"]) - now.date())
             when["date"] = (d - dt.timedelta(days=1 + back // 96)).isoformat()
     cal.items.append(past)
     after = scores(dump, now)
@@ -224,9 +217,7 @@ def test_other_utc_offsets_for_the_same_instants_change_nothing(
                 when = ev[edge]
                 if "dateTime" in when:
                     offset = dt.timezone(dt.timedelta(minutes=15 * offsets[i % len(offsets)]))
-                    when["dateTime"] = (
-                        dt.datetime.fromisoformat(when["dateTime"]).astimezone(offset).isoformat()
-                    )
+                    when["dateTime"] = dt.datetime.fromisoformat(when["dateTime"]).astimezone(offset).isoformat()
                     i += 1
     other_now = now.astimezone(dt.timezone(dt.timedelta(minutes=15 * offsets[0])))
     assert result(rewritten, other_now) == result(dump, now)
@@ -241,11 +232,7 @@ json_value = st.recursive(
 when_value = st.one_of(
     json_value,
     st.fixed_dictionaries(
-        {
-            "dateTime": st.one_of(
-                st.datetimes(timezones=st.just(dt.UTC)).map(dt.datetime.isoformat), json_value
-            )
-        },
+        {"dateTime": st.one_of(st.datetimes(timezones=st.just(dt.UTC)).map(dt.datetime.isoformat), json_value)},
         optional={"timeZone": st.sampled_from(["Europe/Berlin", "Nope/Nope", "", "UTC"]) | json_value},
     ),
     st.fixed_dictionaries({"date": st.one_of(st.dates().map(dt.date.isoformat), json_value)}),
@@ -261,9 +248,7 @@ odd_event = st.fixed_dictionaries(
         "end": when_value,
         "recurringEventId": json_value,
         "attendees": st.lists(
-            st.fixed_dictionaries(
-                {}, optional={"email": json_value, "self": json_value, "responseStatus": json_value}
-            )
+            st.fixed_dictionaries({}, optional={"email": json_value, "self": json_value, "responseStatus": json_value})
             | json_value,
             max_size=3,
         )
@@ -277,8 +262,6 @@ odd_event = st.fixed_dictionaries(
 @given(items=st.lists(odd_event | json_value, max_size=12), tz=st.sampled_from(ANY_ZONES))
 def test_odd_event_dicts_never_crash(items: list[Any], tz: str) -> None:
     dump = CalendarDump(time_zone=tz, calendars=[CalendarData(id="me@example.com", items=items)])
-    for n in analyze(
-        dump, now=NOW_LOCAL.replace(tzinfo=ZoneInfo(tz)), prefs=NoveltyPrefs(sensitivity="high")
-    ):
+    for n in analyze(dump, now=NOW_LOCAL.replace(tzinfo=ZoneInfo(tz)), prefs=NoveltyPrefs(sensitivity="high")):
         assert 0.0 <= n.score <= 1.0
         assert 1 <= len(n.reasons) <= 3

@@ -1,6 +1,6 @@
 """Quality on the four labelled sample personas (../shared/novelty-samples).
 
-The directory comes from ``NOVEL_EVENTS_SAMPLES`` or defaults to ``../shared/novelty-samples``
+The directory comes from ``NOVEL_EVENTS_SAMPLES`` or defaults to ``tests/data/novelty-samples`` (a copy of ../shared)
 next to the repository. It is required: a missing directory fails the test (it must not pass by
 skipping). Requirements: micro F1 >= 0.95 over all labelled events, and no category of non-novel
 events with more than one false positive.
@@ -28,7 +28,7 @@ MAX_FP_PER_CATEGORY = 1
 
 def samples_dir() -> Path:
     configured = os.environ.get("NOVEL_EVENTS_SAMPLES")
-    path = Path(configured) if configured else REPO_ROOT.parent / "shared" / "novelty-samples"
+    path = Path(configured) if configured else REPO_ROOT / "tests" / "data" / "novelty-samples"
     if not (path / "labels.json").is_file():
         pytest.fail(
             f"labelled samples not found at {path} (set NOVEL_EVENTS_SAMPLES to the directory "

@@ -1,0 +1,28 @@
+"""encrypted per-user calendar sync state
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-29
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "sync_state",
+        sa.Column("user_id", sa.String(64), primary_key=True),
+        sa.Column("source", sa.String(16), nullable=False),
+        sa.Column("state", sa.LargeBinary, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("sync_state")

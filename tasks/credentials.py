@@ -1,0 +1,67 @@
+"""Where secrets live: Prefect ``Secret`` blocks (encrypted at rest by the Prefect server).
+
+- ``novel-events-google-<user_id>``: the user's Google grant (refresh token + the OAuth client it
+  belongs to) as JSON. Written by ``novel-events connect``, read by the fetch task, never logged.
+- ``novel-events-state-key``: the Fernet key that encrypts each user's incremental-sync state in the
+  store. Created by ``novel-events init``.
+Set ``PREFECT_SERVER_ENCRYPTION_KEY`` on the server in production so block data is encrypted with a
+key you manage.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from prefect.blocks.system import Secret
+
+from novel_events.errors import ReconnectRequired
+from novel_events.sources.google_auth import UserGrant
+from novel_events.sources.google_sync import new_state_key
+
+STATE_KEY_BLOCK = "novel-events-state-key"
+
+
+def grant_block_name(user_id: str) -> str:
+    return f"novel-events-google-{user_id}"
+
+
+def save_grant(user_id: str, grant: UserGrant) -> None:
+    Secret(value=json.dumps(asdict(grant))).save(grant_block_name(user_id), overwrite=True)
+
+
+def load_grant(user_id: str) -> UserGrant:
+    try:
+        secret = Secret.load(grant_block_name(user_id))
+    except ValueError:
+        raise ReconnectRequired(
+            f"no Google grant stored for {user_id}: reconnect your calendar (novel-events connect {user_id})"
+        ) from None
+    value = secret.get()
+    data = value if isinstance(value, dict) else json.loads(str(value))
+    return UserGrant(**{k: data.get(k) for k in ("refresh_token", "client_id", "client_secret", "token_uri")})
+
+
+def delete_grant(user_id: str) -> bool:
+    try:
+        Secret.delete(grant_block_name(user_id))  # type: ignore[call-arg]
+    except Exception:
+        return False
+    return True
+
+
+def ensure_state_key() -> str:
+    """Create the sync-state key once; returns 'created' or 'exists'."""
+    try:
+        Secret.load(STATE_KEY_BLOCK)
+        return "exists"
+    except ValueError:
+        Secret(value=new_state_key().decode()).save(STATE_KEY_BLOCK)
+        return "created"
+
+
+def state_key() -> bytes | None:
+    try:
+        return str(Secret.load(STATE_KEY_BLOCK).get()).encode()
+    except ValueError:
+        return None
