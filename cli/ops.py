@@ -52,6 +52,7 @@ def connect(
     else:
         from novel_events.sources.google_connect import grant_from_refresh_token_file
 
+        assert refresh_token_file is not None
         secret = settings.google_client_secret.get_secret_value() if settings.google_client_secret else None
         grant = grant_from_refresh_token_file(
             refresh_token_file, client_id=settings.google_client_id, client_secret=secret,

@@ -132,7 +132,14 @@ def set_(
 def remove(user_id: str = typer.Argument(..., metavar="ID")) -> None:
     """Remove a user; the next sync deletes their deployment and scheduled runs."""
     check_user_id(user_id)
-    _users().remove(user_id)
+    store = _users()
+    user = store.get(user_id)
+    store.remove(user_id)
+    if user.source == "google":
+        from tasks.credentials import delete_grant
+
+        if delete_grant(user_id):
+            typer.echo(f"deleted {user_id}'s stored Google grant")
     typer.echo(f"removed {user_id}; run `novel-events sync` to delete its deployment now")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import Any
 
 from prefect.blocks.system import Secret
 
@@ -27,7 +28,7 @@ def grant_block_name(user_id: str) -> str:
 
 
 def save_grant(user_id: str, grant: UserGrant) -> None:
-    Secret(value=json.dumps(asdict(grant))).save(grant_block_name(user_id), overwrite=True)
+    Secret(value=json.dumps(asdict(grant))).save(grant_block_name(user_id), overwrite=True)  # type: ignore[arg-type]
 
 
 def load_grant(user_id: str) -> UserGrant:
@@ -37,14 +38,15 @@ def load_grant(user_id: str) -> UserGrant:
         raise ReconnectRequired(
             f"no Google grant stored for {user_id}: reconnect your calendar (novel-events connect {user_id})"
         ) from None
-    value = secret.get()
-    data = value if isinstance(value, dict) else json.loads(str(value))
-    return UserGrant(**{k: data.get(k) for k in ("refresh_token", "client_id", "client_secret", "token_uri")})
+    value: Any = secret.get()  # type: ignore[union-attr]
+    data: dict[str, Any] = value if isinstance(value, dict) else json.loads(str(value))
+    return UserGrant(refresh_token=str(data["refresh_token"]), client_id=str(data["client_id"]),
+                     client_secret=data.get("client_secret"), token_uri=str(data["token_uri"]))
 
 
 def delete_grant(user_id: str) -> bool:
     try:
-        Secret.delete(grant_block_name(user_id))  # type: ignore[call-arg]
+        Secret.delete(grant_block_name(user_id))
     except Exception:
         return False
     return True
@@ -56,12 +58,12 @@ def ensure_state_key() -> str:
         Secret.load(STATE_KEY_BLOCK)
         return "exists"
     except ValueError:
-        Secret(value=new_state_key().decode()).save(STATE_KEY_BLOCK)
+        Secret(value=new_state_key().decode()).save(STATE_KEY_BLOCK)  # type: ignore[arg-type]
         return "created"
 
 
 def state_key() -> bytes | None:
     try:
-        return str(Secret.load(STATE_KEY_BLOCK).get()).encode()
+        return str(Secret.load(STATE_KEY_BLOCK).get()).encode()  # type: ignore[union-attr]
     except ValueError:
         return None

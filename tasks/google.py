@@ -20,7 +20,7 @@ SOURCE = "google"
 
 
 def fetch_google(user: User, start: dt.datetime, end: dt.datetime,
-                 log: logging.Logger | logging.LoggerAdapter | None = None) -> CalendarDump:  # type: ignore[type-arg]
+                 log: logging.Logger | logging.LoggerAdapter | None = None) -> CalendarDump:
     settings = load_settings()
     engine = store.store_engine(settings)
     grant = credentials.load_grant(user.id)

@@ -11,5 +11,6 @@ from novel_events.store.sync_state import SyncStateStore
 from novel_events.store.users import UserStore
 
 __all__ = [
-    "Claim", "Delivery", "Ledger", "Status", "SyncStateStore", "UserStore", "engine_options", "make_engine", "tune", "upgrade",
+    "Claim", "Delivery", "Ledger", "Status", "SyncStateStore", "UserStore",
+    "engine_options", "make_engine", "tune", "upgrade",
 ]
