@@ -65,6 +65,10 @@ def add(
     include_calendar: list[str] | None = InclOpt,
     exclude_calendar: list[str] | None = ExclOpt,
     sensitivity: str = typer.Option("normal", "--sensitivity", help="low | normal | high"),
+    all_day: bool = typer.Option(True, "--all-day/--no-all-day", help="consider all-day events"),
+    declined: bool = typer.Option(False, "--declined/--no-declined", help="consider events you declined"),
+    send_when_empty: bool = typer.Option(
+        False, "--send-when-empty/--skip-when-empty", help="email a short note when nothing is novel"),
     disable: bool = typer.Option(False, "--disable", help="add paused"),
 ) -> None:
     """Add a user (then `novel-events sync`, or wait for the maintenance job)."""
@@ -73,7 +77,8 @@ def add(
         schedule=Schedule.parse(schedule, at, timezone, day), source=_source(source),
         lookahead_days=check_lookahead(lookahead_days),
         include_calendars=tuple(include_calendar or ()), exclude_calendars=tuple(exclude_calendar or ()),
-        sensitivity=check_sensitivity(sensitivity), enabled=not disable,
+        sensitivity=check_sensitivity(sensitivity), enabled=not disable, include_all_day=all_day,
+        include_declined=declined, send_when_empty=send_when_empty,
     )
     _users().add(user)
     nxt = user.schedule.next_times(dt.datetime.now(dt.UTC))[0]
@@ -97,6 +102,8 @@ def set_(
     enable: bool | None = typer.Option(None, "--enable/--disable", help="resume or pause digests"),
     send_when_empty: bool | None = typer.Option(
         None, "--send-when-empty/--skip-when-empty", help="email a short note when nothing is novel"),
+    all_day: bool | None = typer.Option(None, "--all-day/--no-all-day", help="consider all-day events"),
+    declined: bool | None = typer.Option(None, "--declined/--no-declined", help="consider events you declined"),
 ) -> None:
     """Change a user's settings; only the options given change."""
     check_user_id(user_id)
@@ -124,6 +131,10 @@ def set_(
         changes["enabled"] = enable
     if send_when_empty is not None:
         changes["send_when_empty"] = send_when_empty
+    if all_day is not None:
+        changes["include_all_day"] = all_day
+    if declined is not None:
+        changes["include_declined"] = declined
     updated = user.with_changes(**changes)
     typer.echo(f"updated {user_id}" if store.save(updated) else f"{user_id}: nothing changed")
 

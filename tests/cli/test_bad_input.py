@@ -108,6 +108,9 @@ def test_good_changes_are_applied(home: Path, capsys: pytest.CaptureFixture[str]
     assert main(["users", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["id"] == "ann" and rows[0]["nextLocal"] is None  # paused: no next digest
+    assert main(["users", "set", "ann", "--no-all-day", "--declined", "--send-when-empty"]) == 0
+    (ann,) = _snapshot()
+    assert (ann.include_all_day, ann.include_declined, ann.send_when_empty) == (False, True, True)  # type: ignore[attr-defined]
     assert main(["users", "set", "ann", "--enable"]) == 0
     capsys.readouterr()
     assert main(["users", "list", "--json"]) == 0

@@ -120,3 +120,26 @@ def test_status_shows_the_runs(ics_user: str, capsys: pytest.CaptureFixture[str]
     (row,) = json.loads(capsys.readouterr().out)
     assert row["user"] == ics_user and row["state"] == "Completed" and row["delivery"] == "sent"
     assert row["manual"] is True and row["providerId"].startswith("outbox:")
+
+
+def test_maintenance_deployment_reconciles_through_the_worker(worker: object, session_home: Path) -> None:
+    """The scheduled maintenance job runs the same reconcile as `sync`: a new user gets a deployment."""
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.deployments import run_deployment
+
+    asyncio.run(sync(load_settings()))  # make sure the maintenance deployment exists
+    uid = unique_id("maint")
+    add_user(uid, source="google")
+    fr = run_deployment(name="novel-events-reconcile/maintenance", timeout=0)
+    assert isinstance(fr, FlowRun)
+    final = wait_final(fr.id)
+    assert final.state is not None and final.state.is_completed(), final.state
+    assert "1 created" in (final.state.message or "")
+
+    async def read():  # type: ignore[no-untyped-def]
+        async with get_client() as client:
+            return await client.read_deployment_by_name(f"novel-events-digest/user-{uid}")
+
+    assert asyncio.run(read()).parameters == {"user_id": uid}
+    assert main(["users", "remove", uid]) == 0
+    asyncio.run(sync(load_settings()))
