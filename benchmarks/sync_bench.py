@@ -1,7 +1,7 @@
 """`novel-events sync` speed: users in the store -> per-user Prefect deployments, against a real server.
 
-    .venv/bin/python benchmarks/sync_bench.py                                  # 100 and 1000 users, SQLite
-    .venv/bin/python benchmarks/sync_bench.py --sizes 100 --backends sqlite,postgres
+    .venv/bin/python benchmarks/sync_bench.py                                  # 100 and 1000 users
+    .venv/bin/python benchmarks/sync_bench.py --sizes 100 --backends sqlite,postgres --repeat 3
 
 For every backend (the Prefect server's own database) and every N, a fresh ``prefect server start``
 (cli/processes.py) and a fresh SQLite store in a temporary directory are used, so the cases are
@@ -11,53 +11,71 @@ timed in-process for three cases:
 
 - first: every deployment is created (N user digests + the maintenance deployment);
 - no-op: nothing changed, nothing is written;
-- one change: one user's ``--at`` time changed, one deployment is updated.
+- one change: one user's ``--at`` time changed (UserStore.save), one deployment is updated.
 
 Each case runs in its own ``asyncio.run`` with a new Prefect client, like one CLI invocation (the CLI's
 interpreter start-up and imports are not included; they are printed once as "cold import").
-Before each case the script waits until the server's process group is idle (the server's scheduler
-creates flow runs for new deployments in the background); the "server busy after" column says how
-long that took after the previous sync. Prefect client calls are wrapped to count them and time them
-(writes run 4 at a time, so their summed time exceeds the wall time).
+Before each case the script waits until the server's process group is idle again (after new or
+changed deployments the server's scheduler creates flow runs in the background); "server busy after"
+is how long that took after the sync returned. Prefect client calls are wrapped to count and time them
+(reconcile writes 4 at a time, so upsert latencies add up to more than the wall time), and the Prefect
+client's automatic retries (429/502/503, exponential back-off) are counted.
+
+A sync that raises is recorded as a failed attempt (how many upserts had succeeded, how many writes
+were still pending according to a dry run) and run again, up to ``--attempts`` times, like the
+maintenance flow's task retries or an operator re-running the command would.
+
+The servers are started with ``PREFECT_SERVER_LOG_RETRYABLE_ERRORS=true`` so the errors behind 503s are
+in their logs (lines are summarised under each table; ``--logs DIR`` keeps the full logs).
+``--no-scheduler`` turns the server's scheduler service off and ``--parallel-writes K`` overrides
+``tasks.reconcile.PARALLEL_WRITES`` in this process (diagnostics: sync cost without the background
+run creation, or with fewer concurrent writers, competing for the server's database).
 
 ``--backends postgres`` runs the Prefect server on the local PostgreSQL (127.0.0.1:5432, user postgres,
 trust auth): a fresh ``bench_<random>`` database is created through the ``test`` database and dropped
-afterwards. The novel-events store stays on SQLite in both backends.
-Prints one Markdown table per backend.
+afterwards. The novel-events store stays on SQLite in both backends. Prints one Markdown table per
+backend.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import datetime as dt
-import functools
-import logging
-import os
-import platform
-import secrets
-import shutil
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 T0 = time.perf_counter()
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import datetime as dt  # noqa: E402
+import functools  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import secrets  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from contextlib import ExitStack, contextmanager  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import prefect  # noqa: E402
+import prefect.client.base as prefect_client_base  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from prefect.client.orchestration import PrefectClient  # noqa: E402
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings  # noqa: E402
 
+import tasks.reconcile  # noqa: E402
 from cli.processes import Child, start_server  # noqa: E402
 from deployments.bootstrap import init  # noqa: E402
 from deployments.sync import sync  # noqa: E402
 from flows.schemas import flow_schemas  # noqa: E402
+from novel_events.jobs import DIGEST_FLOW  # noqa: E402
 from novel_events.models import User  # noqa: E402
 from novel_events.schedules import Schedule  # noqa: E402
 from novel_events.settings import Settings  # noqa: E402
@@ -87,7 +105,9 @@ CHANGED_USER = "bench-0001"
 
 # --------------------------------------------------------------------------- instrumentation
 
-CALLS: dict[str, list[float]] = defaultdict(list)
+CALLS: dict[str, list[float]] = defaultdict(list)  # name -> durations of successful calls
+FAILED: dict[str, int] = defaultdict(int)  # name -> calls that raised (incl. cancelled)
+RETRIES: list[str] = []  # one entry per automatic client retry: the status code that caused it
 READS = ("read_flows", "read_flow", "read_deployments")
 WRITES = ("create_flow_from_name", "create_deployment", "pause_deployment", "resume_deployment",
           "delete_deployment")
@@ -98,9 +118,12 @@ def _timed_async(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         t = time.perf_counter()
         try:
-            return await fn(*args, **kwargs)
-        finally:
-            CALLS[name].append(time.perf_counter() - t)
+            result = await fn(*args, **kwargs)
+        except BaseException:
+            FAILED[name] += 1
+            raise
+        CALLS[name].append(time.perf_counter() - t)
+        return result
 
     return wrapper
 
@@ -109,23 +132,31 @@ def _timed_sync(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         t = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            CALLS[name].append(time.perf_counter() - t)
+        result = fn(*args, **kwargs)
+        CALLS[name].append(time.perf_counter() - t)
+        return result
 
     return wrapper
 
 
 def instrument() -> None:
-    """Count and time the Prefect client calls reconcile makes, and the store read (this process only)."""
+    """Count and time the Prefect client calls reconcile makes, the store read, and client retries."""
     for name in (*READS, *WRITES):
         setattr(PrefectClient, name, _timed_async(name, getattr(PrefectClient, name)))
     UserStore.list = _timed_sync("store.list", UserStore.list)  # type: ignore[method-assign]
 
+    # Called by the client's send loop before every back-off sleep (prefect/client/base.py).
+    original = prefect_client_base._record_if_maintenance_backoff
+
+    def record(response: Any, exc_info: Any, retry_seconds: float) -> None:
+        RETRIES.append(str(response.status_code) if response is not None and not exc_info else "conn-error")
+        original(response, exc_info, retry_seconds)
+
+    prefect_client_base._record_if_maintenance_backoff = record
+
 
 class WarningCounter(logging.Handler):
-    """Client-side warnings/errors (e.g. Prefect client retries) while a case runs."""
+    """Client-side warnings and errors logged while a case runs."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
@@ -154,8 +185,8 @@ def group_cpu_seconds(pgid: int) -> float:
 
 
 def wait_quiet(child: Child, *, below: float = 0.15, window: float = 2.0, calm: int = 3,
-               timeout: float = 600.0) -> float:
-    """Wait until the server uses < ``below`` cores for ``calm`` windows in a row; returns seconds waited."""
+               timeout: float = 900.0) -> float:
+    """Wait until the server uses < ``below`` cores for ``calm`` windows in a row; returns seconds busy."""
     start = time.monotonic()
     quiet = 0
     last = group_cpu_seconds(child.proc.pid)
@@ -193,7 +224,7 @@ def seed(settings: Settings, n: int) -> float:
 
 
 def change_one(settings: Settings) -> str:
-    """Move CHANGED_USER's --at by 17 minutes (via UserStore.save, like `users set --at`)."""
+    """Move CHANGED_USER's --at by 17 minutes via UserStore.save (what `users set --at` does)."""
     users = UserStore(store.store_engine(settings))
     u = users.get(CHANGED_USER)
     s = u.schedule
@@ -209,64 +240,114 @@ def change_one(settings: Settings) -> str:
 class Case:
     n: int
     case: str
+    attempt: int
     seconds: float
-    report: Report
+    report: Report | None
     calls: dict[str, list[float]]
+    failed_calls: dict[str, int]
+    retries: list[str]
     client_cpu: float
     server_cpu: float
+    error: str | None = None
+    pending_after: int | None = None  # writes a dry run still wants after a failed attempt
     busy_after: float | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
+    def label(self) -> str:
+        return self.case if self.attempt == 1 else f"{self.case}, attempt {self.attempt}"
+
+    @property
     def written(self) -> int:
-        return len(self.report.changes)
+        if self.report is not None:
+            return len(self.report.changes)
+        return sum(len(self.calls.get(k, [])) for k in WRITES if k != "create_flow_from_name")
 
     def total(self, names: tuple[str, ...]) -> tuple[int, float]:
         values = [v for k in names for v in self.calls.get(k, [])]
         return len(values), sum(values)
 
 
-def run_case(n: int, name: str, settings: Settings, server: Child, warn: WarningCounter) -> Case:
+def short(report: Report) -> str:
+    parts = [f"{report.count(a)} {a}" for a in ("created", "updated", "paused", "resumed", "deleted")
+             if report.count(a)]
+    return ", ".join([*parts, f"{report.unchanged} unchanged"] if report.unchanged or not parts else parts)
+
+
+def outcome(c: Case) -> str:
+    if c.report is not None:
+        return short(c.report)
+    return f"FAILED ({c.error}); {c.written} written, {c.pending_after} still pending"
+
+
+def run_case(n: int, name: str, attempt: int, settings: Settings, server: Child, warn: WarningCounter) -> Case:
     CALLS.clear()
+    FAILED.clear()
+    RETRIES.clear()
     warn.records.clear()
     cpu0, scpu0 = time.process_time(), group_cpu_seconds(server.proc.pid)
     t = time.perf_counter()
-    report = asyncio.run(sync(settings))
+    report: Report | None = None
+    error: str | None = None
+    try:
+        report = asyncio.run(sync(settings))
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
     seconds = time.perf_counter() - t
-    return Case(
-        n=n, case=name, seconds=seconds, report=report, calls={k: list(v) for k, v in CALLS.items()},
+    case = Case(
+        n=n, case=name, attempt=attempt, seconds=seconds, report=report,
+        calls={k: list(v) for k, v in CALLS.items()}, failed_calls=dict(FAILED), retries=list(RETRIES),
         client_cpu=time.process_time() - cpu0, server_cpu=group_cpu_seconds(server.proc.pid) - scpu0,
-        warnings=list(warn.records),
+        error=error, warnings=list(warn.records),
     )
+    if error is not None:
+        try:
+            case.pending_after = len(asyncio.run(sync(settings, dry_run=True)).changes)
+        except Exception as exc:  # the dry run is diagnostics only
+            case.warnings.append(f"dry run after failure: {type(exc).__name__}: {exc}")
+    return case
 
 
 def check(c: Case) -> list[str]:
     """What each case must report; a mismatch is a finding, printed under the table."""
+    if c.report is None:
+        retries = f"; client retries: {', '.join(sorted(set(c.retries)))} x{len(c.retries)}" if c.retries else ""
+        return [f"N={c.n} {c.label}: {outcome(c)} after {c.seconds:.1f}s{retries}"]
     actions = [(ch.action, ch.name) for ch in c.report.changes]
-    if c.case == "first" and (c.report.count("created") != c.n + 1 or c.written != c.n + 1):
+    if c.case == "first" and c.attempt == 1 and c.report.count("created") != c.n + 1:
         return [f"N={c.n} first sync: expected {c.n + 1} created, got {c.report.summary()}"]
     if c.case == "no-op" and actions:
         return [f"N={c.n} no-op sync wrote {len(actions)}: {c.report.summary()}; e.g. "
                 + "; ".join(f"{ch.action} {ch.name} ({ch.detail})" for ch in c.report.changes[:3])]
-    if c.case.startswith("one change") and actions != [("updated", f"novel-events-digest/user-{CHANGED_USER}")]:
+    if c.case == "one change" and actions != [("updated", f"{DIGEST_FLOW}/user-{CHANGED_USER}")]:
         return [f"N={c.n} one-change sync: expected one update, got {c.report.summary()}"]
     return []
 
 
+LOG_LEVEL_LINE = re.compile(r"^\S+ \| (ERROR|WARNING|CRITICAL)\s*\| (.*)$")
+EXC_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Za-z_]\w*(?:Error|Exception|Timeout)\b")
+
+
 def server_problems(log: Path) -> list[str]:
-    """Error-ish lines from the server log (first occurrence of each, up to 8)."""
-    needles = ("error", "traceback", "exception", "locked", "timeout", "warning")
+    """Warnings/errors in the server log: log headlines, exception lines and failing SQL, with counts."""
     seen: dict[str, int] = {}
     try:
         lines = log.read_text(errors="replace").splitlines()
     except OSError:
         return []
-    for line in lines:
-        low = line.lower()
-        if any(k in low for k in needles):
-            key = line.strip()[:220]
-            seen[key] = seen.get(key, 0) + 1
-    return [f"{count}x {line}" for line, count in list(seen.items())[:8]]
+    for raw in lines:
+        line = raw.strip()
+        m = LOG_LEVEL_LINE.match(line)
+        if m:
+            key = f"{m.group(1)} {m.group(2)[:150]}"
+        elif EXC_LINE.match(line):
+            key = line[:150]
+        elif line.startswith("[SQL: "):
+            key = line[:60] + " …]"
+        else:
+            continue
+        seen[key] = seen.get(key, 0) + 1
+    return [f"{count}x {line}" for line, count in sorted(seen.items(), key=lambda kv: -kv[1])[:10]]
 
 
 @contextmanager
@@ -293,7 +374,7 @@ class SizeResult:
     server_log: list[str]
 
 
-def bench_size(backend: str, n: int, repeat: int, warn: WarningCounter, keep: bool) -> SizeResult:
+def bench_size(backend: str, n: int, args: argparse.Namespace, warn: WarningCounter) -> SizeResult:
     tmp = Path(tempfile.mkdtemp(prefix=f"sync-bench-{backend}-{n}-"))
     setup: dict[str, float] = {}
     cases: list[Case] = []
@@ -314,20 +395,29 @@ def bench_size(backend: str, n: int, repeat: int, warn: WarningCounter, keep: bo
                 setup["seed s"] = seed(settings, n)
                 wait_quiet(server)
 
-                plan = ["first", *(["no-op"] * repeat), *(["one change"] * repeat)]
-                for i, name in enumerate(plan):
+                for name in ["first", *(["no-op"] * args.repeat), *(["one change"] * args.repeat)]:
                     if name == "one change":
                         change_one(settings)
-                    case = run_case(n, name, settings, server, warn)
-                    case.busy_after = wait_quiet(server)
-                    cases.append(case)
-                    findings += check(case)
-                    print(f"  [{backend} N={n}] {name} #{i}: {case.seconds:.2f}s, {short(case.report)}"
-                          f" (server busy {case.busy_after:.0f}s after)", flush=True)
+                    for attempt in range(1, args.attempts + 1):
+                        case = run_case(n, name, attempt, settings, server, warn)
+                        case.busy_after = wait_quiet(server)
+                        cases.append(case)
+                        findings += check(case)
+                        retries = f", {len(case.retries)} client retries" if case.retries else ""
+                        print(f"  [{backend} N={n}] {case.label}: {case.seconds:.2f}s, {outcome(case)}{retries}"
+                              f" (server busy {case.busy_after:.0f}s after)", flush=True)
+                        if case.report is not None:
+                            break
         finally:
             server.stop()
             problems = server_problems(server.log)
-            if keep:
+            if args.logs:
+                tag = f"-pw{tasks.reconcile.PARALLEL_WRITES}{'-nosched' if args.no_scheduler else ''}"
+                dest = Path(args.logs) / f"server-{backend}-{n}{tag}.log"
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(server.log, dest)
+                print(f"  server log copied to {dest}", flush=True)
+            if args.keep:
                 print(f"  kept {tmp}", flush=True)
             else:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -345,46 +435,34 @@ def machine() -> str:
                 model = line.split(":", 1)[1].strip()
     except OSError:
         pass
-    import prefect
-
     return (f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, Prefect {prefect.__version__}, "
             f"SQLAlchemy {sa.__version__}")
 
 
-def merged(cases: list[Case]) -> list[tuple[str, list[Case]]]:
-    """Group repeats of a case (median shown)."""
-    out: dict[str, list[Case]] = {}
-    for c in cases:
-        out.setdefault(c.case, []).append(c)
-    return list(out.items())
-
-
-def short(report: Report) -> str:
-    parts = [f"{report.count(a)} {a}" for a in ("created", "updated", "paused", "resumed", "deleted")
-             if report.count(a)]
-    return ", ".join([*parts, f"{report.unchanged} unchanged"] if report.unchanged or not parts else parts)
-
-
-def table(backend: str, results: list[SizeResult]) -> None:
+def table(backend: str, results: list[SizeResult], variant: str) -> None:
     print()
-    print(f"### Prefect server on {backend}")
+    print(f"### Prefect server on {backend}{variant}")
     print()
     print("| users | case | total s | ms/user | written | result | store read s | API reads n / s "
-          "| upserts n | upsert ms median / max | client CPU s | server CPU s | server busy after s |")
+          "| upserts n | upsert ms median / max | client retries | client CPU s | server CPU s "
+          "| server busy after s |")
     print("|------:|------|--------:|--------:|--------:|--------|-------------:|----------------:"
-          "|----------:|-----------------------:|-------------:|-------------:|--------------------:|")
+          "|----------:|-----------------------:|---------------:|-------------:|-------------:"
+          "|--------------------:|")
     for r in results:
-        for name, group in merged(r.cases):
-            c = sorted(group, key=lambda x: x.seconds)[len(group) // 2]  # median run
-            secs = c.seconds
-            label = name if len(group) == 1 else f"{name} (median of {len(group)})"
+        groups: dict[str, list[Case]] = {}
+        for c in r.cases:
+            groups.setdefault(c.label, []).append(c)
+        for label, group in groups.items():
+            c = sorted(group, key=lambda x: x.seconds)[len(group) // 2]  # the median run
+            shown = label if len(group) == 1 else f"{label} (median of {len(group)})"
             reads_n, reads_s = c.total(READS)
             _, store_s = c.total(("store.list",))
             ups = c.calls.get("create_deployment", [])
             wstat = f"{1000 * statistics.median(ups):.0f} / {1000 * max(ups):.0f}" if ups else "–"
-            print(f"| {r.n:,} | {label} | {secs:.2f} | {1000 * secs / r.n:.1f} | {c.written} "
-                  f"| {short(c.report)} | {store_s:.2f} | {reads_n} / {reads_s:.2f} | {len(ups)} | {wstat} "
-                  f"| {c.client_cpu:.1f} | {c.server_cpu:.1f} | {c.busy_after or 0:.0f} |")
+            print(f"| {r.n:,} | {shown} | {c.seconds:.2f} | {1000 * c.seconds / r.n:.1f} | {c.written} "
+                  f"| {outcome(c)} | {store_s:.2f} | {reads_n} / {reads_s:.2f} | {len(ups)} | {wstat} "
+                  f"| {len(c.retries)} | {c.client_cpu:.1f} | {c.server_cpu:.1f} | {c.busy_after or 0:.0f} |")
     print()
     for r in results:
         setup = ", ".join(f"{k} {v:.1f}" for k, v in r.setup.items())
@@ -396,10 +474,10 @@ def table(backend: str, results: list[SizeResult]) -> None:
     notes = [f for r in results for f in r.findings]
     warns = sorted({w for r in results for c in r.cases for w in c.warnings})
     logs = [f"N={r.n}: {line}" for r in results for line in r.server_log]
-    for title, items in (("reconcile findings", notes), ("client warnings", warns), ("server log", logs)):
+    for title, items in (("findings", notes), ("client warnings", warns), ("server log", logs)):
         if items:
             print(f"- {title}:")
-            for item in items[:12]:
+            for item in items[:20]:
                 print(f"  - {item}")
         else:
             print(f"- {title}: none")
@@ -410,6 +488,11 @@ def main() -> None:
     ap.add_argument("--sizes", default="100,1000", help="comma-separated user counts")
     ap.add_argument("--backends", default="sqlite,postgres", help="sqlite and/or postgres (the Prefect server's DB)")
     ap.add_argument("--repeat", type=int, default=1, help="runs of the no-op and one-change cases (median shown)")
+    ap.add_argument("--attempts", type=int, default=3, help="attempts per case when a sync raises")
+    ap.add_argument("--no-scheduler", action="store_true", help="turn the server's scheduler service off")
+    ap.add_argument("--parallel-writes", type=int,
+                    help="override tasks.reconcile.PARALLEL_WRITES in this process (diagnostic)")
+    ap.add_argument("--logs", help="copy each server's log into this directory")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directories (server logs, store)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -418,8 +501,18 @@ def main() -> None:
         if b not in {"sqlite", "postgres"}:
             ap.error(f"unknown backend {b!r}; use sqlite and/or postgres")
 
+    # Read by the server children only (start_server copies os.environ); this process's Prefect
+    # settings were loaded at import and are not affected.
+    os.environ["PREFECT_SERVER_LOG_RETRYABLE_ERRORS"] = "true"
+    if args.no_scheduler:
+        os.environ["PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED"] = "false"
+
+    if args.parallel_writes:
+        tasks.reconcile.PARALLEL_WRITES = args.parallel_writes
+
     warn = WarningCounter()
     logging.getLogger().addHandler(warn)
+    logging.getLogger("prefect").addHandler(warn)
     instrument()
     t = time.perf_counter()
     flow_schemas()  # imports the flows once; the CLI pays this on every invocation
@@ -428,14 +521,18 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"started {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; cold import of the sync path "
           f"{IMPORT_S:.1f}s + flow schemas {schemas_s:.1f}s (paid by each CLI invocation, not in the tables)")
+    variants = [f"PARALLEL_WRITES={tasks.reconcile.PARALLEL_WRITES}"]
+    if args.no_scheduler:
+        variants.append("scheduler service off")
+    variant = f" ({', '.join(variants)})"
     all_results: dict[str, list[SizeResult]] = {}
     for backend in backends:
         all_results[backend] = []
         for n in sizes:
             print(f"-- {backend}, {n} users", flush=True)
-            all_results[backend].append(bench_size(backend, n, args.repeat, warn, args.keep))
+            all_results[backend].append(bench_size(backend, n, args, warn))
     for backend, results in all_results.items():
-        table(backend, results)
+        table(backend, results, variant)
     sys.stdout.flush()
 
 

@@ -77,7 +77,7 @@ def _spawn(name: str, args: list[str], env: dict[str, str], log: Path) -> Child:
 
 
 def server_env(prefect_home: Path, *, ui: bool, scheduler_loop: float | None = None,
-               database_url: str | None = None) -> dict[str, str]:
+               database_url: str | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {
         "PREFECT_HOME": str(prefect_home),
         "PREFECT_UI_ENABLED": "true" if ui else "false",
@@ -92,15 +92,17 @@ def server_env(prefect_home: Path, *, ui: bool, scheduler_loop: float | None = N
         env["PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS"] = str(scheduler_loop)
     if database_url:
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
+    env.update(extra or {})
     return env
 
 
 def start_server(prefect_home: Path, *, port: int | None = None, ui: bool = False,
                  scheduler_loop: float | None = None, database_url: str | None = None,
-                 timeout: float = 120.0) -> tuple[Child, str]:
+                 extra_env: Mapping[str, str] | None = None, timeout: float = 120.0) -> tuple[Child, str]:
     """Start ``prefect server start`` and wait until its API answers; returns (child, api_url)."""
     port = port or free_port()
-    env = base_env(server_env(prefect_home, ui=ui, scheduler_loop=scheduler_loop, database_url=database_url))
+    env = base_env(server_env(prefect_home, ui=ui, scheduler_loop=scheduler_loop, database_url=database_url,
+                              extra=extra_env))
     child = _spawn("prefect-server", [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
                                       "--port", str(port)],
                    env, prefect_home / "server.log")

@@ -8,6 +8,7 @@ from prefect.states import Completed, State
 from novel_events.jobs import desired
 from novel_events.settings import load_settings
 from tasks.reconcile import reconcile_task
+from tasks.recovery import recover_stuck_task
 from tasks.users import list_users
 
 FLOW_NAME = "novel-events-reconcile"
@@ -15,9 +16,10 @@ FLOW_NAME = "novel-events-reconcile"
 
 @flow(name=FLOW_NAME, retries=1, retry_delay_seconds=30, timeout_seconds=10 * 60)
 async def reconcile_flow() -> State:
-    """The same reconcile as ``novel-events sync``, on a schedule."""
+    """The same reconcile as ``novel-events sync``, plus re-running slots whose sender crashed."""
     from flows.schemas import flow_schemas
 
     users = list_users()
     report = await reconcile_task(desired(users, load_settings().work_pool), flow_schemas())
-    return Completed(message=report.summary())
+    recovery = await recover_stuck_task()
+    return Completed(message=f"{report.summary()}; {recovery.summary()}")

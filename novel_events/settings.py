@@ -33,11 +33,23 @@ class Settings(BaseSettings):
     from_email: str = "Novel Events <digest@novel-events.localhost>"
     work_pool: str = "novel-events"
     catchup_window: dt.timedelta = dt.timedelta(hours=2)
+    send_claim_timeout: dt.timedelta = Field(
+        default=dt.timedelta(minutes=10),
+        description="A slot left 'sending' this long (its sender died mid-send) is re-sent, same Message-ID",
+    )
     alert_webhook_url: SecretStr | None = None
     alert_email: str | None = None
     unsubscribe_url: str | None = Field(
         default=None, description="Base URL for List-Unsubscribe; '{user_id}' is substituted"
     )
+
+    @field_validator("catchup_window", "send_claim_timeout", mode="before")
+    @classmethod
+    def _seconds(cls, v: object) -> object:
+        """Durations accept plain seconds ("7200") as well as ISO 8601 ("PT2H")."""
+        if isinstance(v, str) and v.strip().replace(".", "", 1).isdigit():
+            return dt.timedelta(seconds=float(v))
+        return v
 
     @field_validator("email_backend")
     @classmethod

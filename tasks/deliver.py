@@ -23,10 +23,6 @@ from tasks import store
 from tasks.limits import SENDS
 from tasks.retry import retry_if_transient
 
-# A claim older than this whose sender never recorded an outcome is presumed dead: re-send, with the
-# same Message-ID. Longer than any send can take (client timeouts are ~10 s, retries included).
-STALE_CLAIM = dt.timedelta(minutes=10)
-
 
 def _mask(addr: str) -> str:
     local, _, domain = addr.partition("@")
@@ -50,7 +46,7 @@ def deliver(
         return DigestOutcome(user.id, slot, Result.NOTHING_NOVEL, 0, detail="no email sent")
     domain = parseaddr(settings.from_email)[1].partition("@")[2] or "novel-events.localhost"
     mid = message_id(user.id, slot, domain)
-    claim = ledger.claim(user.id, slot, flow_run_id=flow_run_id, message_id=mid, stale_after=STALE_CLAIM)
+    claim = ledger.claim(user.id, slot, flow_run_id=flow_run_id, message_id=mid, stale_after=settings.send_claim_timeout)
     if not claim.won:
         log.info("slot %s of %s is %s; not sending again", slot, user.id, claim.status.value)
         return _lost(user, slot, claim.status)

@@ -133,6 +133,15 @@ class Ledger:
             ).mappings().first()
         return _delivery(row) if row else None
 
+    def stuck(self, older_than: dt.timedelta, *, limit: int = 500) -> list[Delivery]:
+        """Slots left ``sending`` for longer than ``older_than``: their sender died mid-send."""
+        cutoff = _now() - older_than
+        q = (sa.select(deliveries)
+             .where((deliveries.c.status == Status.SENDING.value) & (deliveries.c.claimed_at < cutoff))
+             .order_by(deliveries.c.claimed_at).limit(limit))
+        with self.engine.connect() as conn:
+            return [_delivery(r) for r in conn.execute(q).mappings().all()]
+
     def recent(self, user_id: str | None = None, limit: int = 50) -> list[Delivery]:
         q = sa.select(deliveries).order_by(deliveries.c.updated_at.desc()).limit(limit)
         if user_id:

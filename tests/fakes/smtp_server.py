@@ -29,7 +29,7 @@ from typing import Any, Self, cast
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-STAGES = ("AUTH", "MAIL", "RCPT", "DATA")
+STAGES = ("AUTH", "MAIL", "RCPT", "DATA", "AFTER_DATA")  # AFTER_DATA: stored, reply stalled
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,8 @@ class _Handler:
             tls=transport is not None and transport.get_extra_info("ssl_object") is not None,
         )
         queue_id = self.owner._store(received)
+        # "delivered, but the sender never hears back": the ambiguous case of a crash mid-send
+        await self._fault("AFTER_DATA")
         return f"250 2.0.0 Ok: queued as {queue_id}"
 
 

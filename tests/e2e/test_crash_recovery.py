@@ -1,0 +1,136 @@
+"""Kill the worker mid-send: the slot is left 'sending', the maintenance sweep re-runs the same slot,
+and the re-send carries the same Message-ID; nothing is sent a third time."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prefect import get_client
+from prefect.states import Crashed, Scheduled
+
+from cli.processes import Child, start_worker
+from deployments.pool import ensure_pool
+from novel_events.jobs import digest_spec
+from novel_events.samples import PEOPLE, build_ics
+from novel_events.settings import load_settings
+from novel_events.store import Ledger, Status, UserStore, make_engine
+from tasks.reconcile import _upsert
+from tasks.recovery import recover_stuck
+from tests.conftest import unique_id
+from tests.fakes.smtp_server import FakeSmtpServer
+from tests.helpers import add_user, wait_final
+
+pytestmark = pytest.mark.e2e
+CLAIM_TIMEOUT = "5"
+
+
+@pytest.fixture
+def smtp() -> Iterator[FakeSmtpServer]:
+    server = FakeSmtpServer().start()
+    yield server
+    server.stop()
+
+
+def _kill_run_processes(run_id: str) -> None:
+    """SIGKILL every process running this flow run (found by the env var Prefect gives it)."""
+    needle = f"PREFECT__FLOW_RUN_ID={run_id}".encode()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if needle in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                os.kill(int(pid), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            continue
+
+
+def _until(what: str, check, timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.5)
+
+
+def test_worker_killed_mid_send(initialized: str, session_home: Path, smtp: FakeSmtpServer,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOVEL_EVENTS_SEND_CLAIM_TIMEOUT", CLAIM_TIMEOUT)
+    settings = load_settings()
+    uid = unique_id("crash")
+    ics = session_home / f"{uid}.ics"
+    ics.write_bytes(build_ics(PEOPLE[1], dt.date.today()))
+    add_user(uid, tz="America/New_York", source=f"ics:{ics}")
+    user = UserStore(make_engine(settings.store_url)).get(uid)
+    pool = f"crash-{uuid.uuid4().hex[:8]}"
+
+    async def deploy() -> object:
+        async with get_client() as client:
+            await ensure_pool(client, pool)
+            await _upsert(client, digest_spec(user, pool), await client.create_flow_from_name("novel-events-digest"),
+                          None)
+            return (await client.read_deployment_by_name(f"novel-events-digest/user-{uid}")).id
+
+    dep_id = asyncio.run(deploy())
+    env = {"NOVEL_EVENTS_HOME": str(session_home), "NOVEL_EVENTS_EMAIL_BACKEND": "smtp",
+           "NOVEL_EVENTS_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
+           "NOVEL_EVENTS_SEND_CLAIM_TIMEOUT": CLAIM_TIMEOUT}
+    slot_at = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
+    slot = slot_at.strftime("%Y-%m-%dT%H:%MZ")
+    ledger = Ledger(make_engine(settings.store_url))
+
+    async def create_run() -> object:
+        async with get_client() as client:
+            return (await client.create_flow_run_from_deployment(
+                dep_id, parameters={"user_id": uid}, state=Scheduled(scheduled_time=slot_at))).id  # type: ignore[arg-type]
+
+    smtp.delay_next("AFTER_DATA", 300)  # the relay stores the message, then never answers
+    workers: list[Child] = []
+    try:
+        workers.append(start_worker(initialized, pool, session_home / f"{pool}-1.log", poll_seconds=1, env=env))
+        run1 = asyncio.run(create_run())
+        _until("the message to reach the relay", lambda: len(smtp.messages) == 1)
+        d = ledger.get(uid, slot)
+        assert d is not None and d.status is Status.SENDING
+        os.killpg(workers[0].proc.pid, signal.SIGKILL)
+        _kill_run_processes(str(run1))
+        workers[0].proc.wait(10)
+
+        # What the zombie-run automation does once heartbeats stop: mark the dead run Crashed, which
+        # releases its deployment-concurrency slot (otherwise held until its 300 s lease expires).
+        async def crash() -> None:
+            async with get_client() as client:
+                await client.set_flow_run_state(run1, Crashed(message="worker killed by the test"))  # type: ignore[arg-type]
+
+        asyncio.run(crash())
+
+        # the sweep waits for the dead run's deployment-concurrency lease, then re-runs the slot once
+        rescheduled: list[str] = []
+
+        def sweep() -> bool:
+            rescheduled.extend(asyncio.run(recover_stuck(load_settings())).rescheduled)
+            return bool(rescheduled)
+
+        _until("a recovery run", sweep, timeout=120)
+        assert len(rescheduled) == 1 and slot in rescheduled[0]
+        assert asyncio.run(recover_stuck(load_settings())).rescheduled in ([], rescheduled)  # idempotent
+
+        workers.append(start_worker(initialized, pool, session_home / f"{pool}-2.log", poll_seconds=1, env=env))
+        _until("the re-send", lambda: (ledger.get(uid, slot) or d).status is Status.SENT, timeout=180)
+        first, second = smtp.messages
+        assert first.message["Message-ID"] == second.message["Message-ID"]
+        assert first.message["Subject"] == second.message["Subject"]
+
+        # the slot is done: neither another sweep nor another run for it sends again
+        assert asyncio.run(recover_stuck(load_settings())).rescheduled == []
+        again = wait_final(asyncio.run(create_run()))  # type: ignore[arg-type]
+        assert "already sent" in (again.state.message or "")  # type: ignore[union-attr]
+        assert len(smtp.messages) == 2
+    finally:
+        for w in workers:
+            w.stop(grace=5)
