@@ -46,7 +46,8 @@ def deliver(
         return DigestOutcome(user.id, slot, Result.NOTHING_NOVEL, 0, detail="no email sent")
     domain = parseaddr(settings.from_email)[1].partition("@")[2] or "novel-events.localhost"
     mid = message_id(user.id, slot, domain)
-    claim = ledger.claim(user.id, slot, flow_run_id=flow_run_id, message_id=mid, stale_after=settings.send_claim_timeout)
+    claim = ledger.claim(user.id, slot, flow_run_id=flow_run_id, message_id=mid,
+                         stale_after=settings.send_claim_timeout)
     if not claim.won:
         log.info("slot %s of %s is %s; not sending again", slot, user.id, claim.status.value)
         return _lost(user, slot, claim.status)
