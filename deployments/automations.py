@@ -10,8 +10,8 @@ server in the wanted shape, writing only differences:
 - the automation ``novel-events-digest-failed``: reactive, threshold 1, within 0, one bucket per flow
   run, on ``prefect.flow-run.Failed|Crashed|TimedOut`` of flow runs related to the flow
   ``novel-events-digest``; its action sends a notification through that block with the run, the
-  deployment (``user-<id>``) and the final state's message. Flow retries do not alert: a retried run
-  passes through ``AwaitingRetry`` and emits ``Failed`` only when it is finally failed.
+  deployment (``user-<id>``) and the final state's message. Should the flow get retries again, they
+  would not alert: a retried run passes through ``AwaitingRetry`` and emits ``Failed`` only at the end.
 
 When the setting is removed, the automation and the block (the stored secret) are deleted.
 

@@ -22,7 +22,9 @@ def _scheduled_start() -> dt.datetime | None:
     return dt.datetime.fromisoformat(str(value)) if value and not isinstance(value, dt.datetime) else value
 
 
-@flow(name=FLOW_NAME, log_prints=False, retries=1, retry_delay_seconds=30, timeout_seconds=15 * 60,
+# No flow-level retries: they would also retry permanent errors (a 400 from the mail provider, a revoked
+# grant). Transient errors are retried by each task's retry_condition_fn.
+@flow(name=FLOW_NAME, log_prints=False, timeout_seconds=15 * 60,
       validate_parameters=True)
 def digest_flow(user_id: str, manual: bool = False, dry_run: bool = False) -> State:
     """Email ``user_id`` the novel events of their calendar, once per slot."""

@@ -212,8 +212,9 @@ def horizon(
     if lookahead_days == WEEK_DAYS:
         return "this week"
     if novel and now is not None:
-        today = now.astimezone(tz).date()
-        if all((n.start.astimezone(tz).date() - today).days < WEEK_DAYS for n in novel):
+        local = tz or now.tzinfo or dt.UTC  # never astimezone(None): that would read the machine's zone
+        today = now.astimezone(local).date()
+        if all((n.start.astimezone(local).date() - today).days < WEEK_DAYS for n in novel):
             return "this week"
     if lookahead_days is not None:
         return f"in the next {lookahead_days} day{'' if lookahead_days == 1 else 's'}"

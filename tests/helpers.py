@@ -39,3 +39,38 @@ def wait_final(run_id: UUID, timeout: float = 180.0) -> FlowRun:
 
 def emails_for(outbox: Path, uid: str) -> list[Path]:
     return sorted(outbox.glob(f"*-{uid}-*.eml"))
+
+
+def deploy_on_own_pool(uid: str, pool: str) -> UUID:
+    """Put one user's digest deployment on its own pool, so a test can give it its own worker/settings.
+
+    (The next `sync` moves it back to the default pool.)
+    """
+    from deployments.pool import ensure_pool
+    from novel_events.jobs import digest_spec
+    from novel_events.settings import load_settings
+    from novel_events.store import UserStore, make_engine
+    from tasks.reconcile import _upsert
+
+    user = UserStore(make_engine(load_settings().store_url)).get(uid)
+
+    async def deploy() -> UUID:
+        async with get_client() as client:
+            await ensure_pool(client, pool)
+            flow_id = await client.create_flow_from_name("novel-events-digest")
+            await _upsert(client, digest_spec(user, pool), flow_id, None)
+            return (await client.read_deployment_by_name(f"novel-events-digest/user-{uid}")).id
+
+    return asyncio.run(deploy())
+
+
+def create_scheduled_run(deployment_id: UUID, uid: str, at: object) -> UUID:
+    from prefect.states import Scheduled
+
+    async def create() -> UUID:
+        async with get_client() as client:
+            run = await client.create_flow_run_from_deployment(
+                deployment_id, parameters={"user_id": uid}, state=Scheduled(scheduled_time=at))  # type: ignore[arg-type]
+            return run.id
+
+    return asyncio.run(create())

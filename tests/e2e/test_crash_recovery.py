@@ -11,22 +11,20 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from prefect import get_client
-from prefect.states import Crashed, Scheduled
+from prefect.states import Crashed
 
 from cli.processes import Child, start_worker
-from deployments.pool import ensure_pool
-from novel_events.jobs import digest_spec
 from novel_events.samples import PEOPLE, build_ics
 from novel_events.settings import load_settings
-from novel_events.store import Ledger, Status, UserStore, make_engine
-from tasks.reconcile import _upsert
+from novel_events.store import Ledger, Status, make_engine
 from tasks.recovery import recover_stuck
 from tests.conftest import unique_id
 from tests.fakes.smtp_server import FakeSmtpServer
-from tests.helpers import add_user, wait_final
+from tests.helpers import add_user, create_scheduled_run, deploy_on_own_pool, wait_final
 
 pytestmark = pytest.mark.e2e
 CLAIM_TIMEOUT = "5"
@@ -66,17 +64,8 @@ def test_worker_killed_mid_send(initialized: str, session_home: Path, smtp: Fake
     ics = session_home / f"{uid}.ics"
     ics.write_bytes(build_ics(PEOPLE[1], dt.date.today()))
     add_user(uid, tz="America/New_York", source=f"ics:{ics}")
-    user = UserStore(make_engine(settings.store_url)).get(uid)
     pool = f"crash-{uuid.uuid4().hex[:8]}"
-
-    async def deploy() -> object:
-        async with get_client() as client:
-            await ensure_pool(client, pool)
-            await _upsert(client, digest_spec(user, pool), await client.create_flow_from_name("novel-events-digest"),
-                          None)
-            return (await client.read_deployment_by_name(f"novel-events-digest/user-{uid}")).id
-
-    dep_id = asyncio.run(deploy())
+    dep_id = deploy_on_own_pool(uid, pool)
     env = {"NOVEL_EVENTS_HOME": str(session_home), "NOVEL_EVENTS_EMAIL_BACKEND": "smtp",
            "NOVEL_EVENTS_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
            "NOVEL_EVENTS_SEND_CLAIM_TIMEOUT": CLAIM_TIMEOUT}
@@ -84,16 +73,14 @@ def test_worker_killed_mid_send(initialized: str, session_home: Path, smtp: Fake
     slot = slot_at.strftime("%Y-%m-%dT%H:%MZ")
     ledger = Ledger(make_engine(settings.store_url))
 
-    async def create_run() -> object:
-        async with get_client() as client:
-            return (await client.create_flow_run_from_deployment(
-                dep_id, parameters={"user_id": uid}, state=Scheduled(scheduled_time=slot_at))).id  # type: ignore[arg-type]
+    def create_run() -> UUID:
+        return create_scheduled_run(dep_id, uid, slot_at)
 
     smtp.delay_next("AFTER_DATA", 300)  # the relay stores the message, then never answers
     workers: list[Child] = []
     try:
         workers.append(start_worker(initialized, pool, session_home / f"{pool}-1.log", poll_seconds=1, env=env))
-        run1 = asyncio.run(create_run())
+        run1 = create_run()
         _until("the message to reach the relay", lambda: len(smtp.messages) == 1)
         d = ledger.get(uid, slot)
         assert d is not None and d.status is Status.SENDING
@@ -128,7 +115,7 @@ def test_worker_killed_mid_send(initialized: str, session_home: Path, smtp: Fake
 
         # the slot is done: neither another sweep nor another run for it sends again
         assert asyncio.run(recover_stuck(load_settings())).rescheduled == []
-        again = wait_final(asyncio.run(create_run()))  # type: ignore[arg-type]
+        again = wait_final(create_run())  # type: ignore[arg-type]
         assert "already sent" in (again.state.message or "")  # type: ignore[union-attr]
         assert len(smtp.messages) == 2
     finally:

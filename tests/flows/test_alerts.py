@@ -135,7 +135,7 @@ def test_failed_digest_reaches_the_webhook(worker: object, session_home: Path, r
         assert receiver.token not in json.dumps(doc.data) and doc.data["secrets"] == {"webhook_url": "********"}
         assert "alert email" in _ensure(Settings(alert_webhook_url=SecretStr(receiver.url), alert_email="o@x.org"))[0]
 
-        # a digest that fails for real: its iCal file is gone (permanent error; the flow retries once)
+        # a digest that fails for real: its iCal file is gone (a permanent error: the run ends Failed)
         ics = session_home / f"{uid}.ics"
         ics.write_bytes(build_ics(PEOPLE[0], dt.date.today()))
         add_user(uid, source=f"ics:{ics}")
@@ -155,7 +155,7 @@ def test_failed_digest_reaches_the_webhook(worker: object, session_home: Path, r
             mine = [body for _, body in list(receiver.posts) if f"user-{uid}" in json.dumps(body)]
             time.sleep(0.5)
         assert mine, f"no alert for user-{uid} within 60 s; got {receiver.posts!r}"
-        (alert,) = mine  # one alert per failed run: the retry did not alert
+        (alert,) = mine  # exactly one alert per failed run
         path = next(p for p, body in receiver.posts if body is alert)
         assert path == f"/hooks/{receiver.token}"
         assert alert["subject"] == f"novel-events: user-{uid} Failed ({run_name})"
