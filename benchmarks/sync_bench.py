@@ -280,6 +280,14 @@ def outcome(c: Case) -> str:
     return f"FAILED ({c.error}); {c.written} written, {c.pending_after} still pending"
 
 
+def describe_error(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    request = getattr(exc, "request", None)
+    if response is not None and request is not None:
+        return f"{type(exc).__name__}: HTTP {response.status_code} on {request.method} {request.url.path}"
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+
+
 def run_case(n: int, name: str, attempt: int, settings: Settings, server: Child, warn: WarningCounter) -> Case:
     CALLS.clear()
     FAILED.clear()
@@ -292,7 +300,7 @@ def run_case(n: int, name: str, attempt: int, settings: Settings, server: Child,
     try:
         report = asyncio.run(sync(settings))
     except Exception as exc:
-        error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+        error = describe_error(exc)
     seconds = time.perf_counter() - t
     case = Case(
         n=n, case=name, attempt=attempt, seconds=seconds, report=report,

@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import json
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import typer
 
@@ -38,14 +38,24 @@ def connect(
     client_secrets: Path | None = typer.Option(None, "--client-secrets", help="OAuth client JSON (installed app)"),
     refresh_token_file: Path | None = typer.Option(
         None, "--refresh-token-file", help="a refresh token, or an authorized-user JSON, to import"),
+    service_account_file: Path | None = typer.Option(
+        None, "--service-account-file", help="Workspace service-account key (domain-wide delegation)"),
+    subject: str | None = typer.Option(None, "--subject", help="user to impersonate (default: the user's email)"),
     no_browser: bool = typer.Option(False, "--no-browser", help="print the consent URL instead of opening it"),
 ) -> None:
     """Connect a user's Google Calendar (read-only scope); the grant is stored encrypted."""
     user = _user(user_id)
-    if (client_secrets is None) == (refresh_token_file is None):
-        raise InvalidInput("--client-secrets/--refresh-token-file", "give exactly one of the two")
+    given = [x for x in (client_secrets, refresh_token_file, service_account_file) if x is not None]
+    if len(given) != 1:
+        raise InvalidInput("--client-secrets/--refresh-token-file/--service-account-file", "give exactly one")
     settings = load_settings()
-    if client_secrets is not None:
+    grant: Any
+    if service_account_file is not None:
+        from novel_events.sources.google_connect import grant_from_service_account_file
+
+        grant = grant_from_service_account_file(service_account_file, subject=subject or user.email,
+                                                token_uri=settings.google_token_uri)
+    elif client_secrets is not None:
         from novel_events.sources.google_connect import connect_with_client_secrets
 
         grant = connect_with_client_secrets(client_secrets, open_browser=not no_browser)

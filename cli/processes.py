@@ -128,6 +128,8 @@ def start_worker(api_url: str, pool: str, log: Path, *, limit: int = 4, poll_sec
         "PREFECT_API_URL": api_url,
         "PREFECT_WORKER_QUERY_SECONDS": str(poll_seconds),
         "PREFECT_WORKER_PREFETCH_SECONDS": "5",
+        # Heartbeats let the zombie automation (`novel-events init`) mark runs of a dead worker Crashed.
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "30"),
         **(env or {}),
     })
     args = [str(BIN / "prefect"), "worker", "start", "--pool", pool, "--type", "process", "--limit", str(limit)]

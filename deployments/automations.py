@@ -32,19 +32,23 @@ from uuid import UUID
 
 from prefect.blocks.notifications import CustomWebhookNotificationBlock
 from prefect.client.orchestration import PrefectClient
-from prefect.events.actions import SendNotification
+from prefect.client.schemas.objects import StateType
+from prefect.events.actions import ChangeFlowRunState, SendNotification
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.exceptions import ObjectNotFound
+from prefect.settings import get_current_settings
 from prefect.types import SecretDict
 from pydantic import SecretStr
 
 from novel_events.errors import InvalidInput
-from novel_events.jobs import DIGEST_FLOW
+from novel_events.jobs import DIGEST_FLOW, MAINTENANCE_FLOW
 from novel_events.settings import Settings
 
 BLOCK_NAME = "novel-events-alerts"
 BLOCK_TYPE_SLUG = "custom-webhook"
 AUTOMATION_NAME = "novel-events-digest-failed"
+ZOMBIE_NAME = "novel-events-zombie-runs"
+ZOMBIE_MISSED_BEATS = 3
 # TimedOut is a FAILED-type state with its own name, hence its own event.
 FAILURE_EVENTS = ("prefect.flow-run.Crashed", "prefect.flow-run.Failed", "prefect.flow-run.TimedOut")
 TAGS = ["novel-events"]
@@ -169,6 +173,59 @@ async def _remove_automations(client: PrefectClient) -> bool:
     return bool(existing)
 
 
+def zombie_automation(heartbeat_seconds: int) -> AutomationCore:
+    """Mark our runs Crashed when their heartbeats stop (the worker or machine died).
+
+    Prefect only notices a dead run when something says so; without this a killed run stays Running
+    and holds its deployment's concurrency slot until the lease expires. Crashed runs then alert (the
+    failure automation) and stuck deliveries are re-run by the maintenance sweep (tasks/recovery.py).
+    """
+    core = AutomationCore(
+        name=ZOMBIE_NAME,
+        description=(f"Marks {DIGEST_FLOW} and {MAINTENANCE_FLOW} runs Crashed after "
+                     f"{ZOMBIE_MISSED_BEATS} missed heartbeats. Managed by `novel-events init`."),
+        enabled=True,
+        tags=list(TAGS),
+        trigger=EventTrigger(
+            match={"prefect.resource.id": "prefect.flow-run.*"},
+            match_related={"prefect.resource.role": "flow", "prefect.resource.name": [DIGEST_FLOW, MAINTENANCE_FLOW]},
+            after={"prefect.flow-run.heartbeat"},
+            expect={"prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
+                    "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed", "prefect.flow-run.TimedOut"},
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=heartbeat_seconds * ZOMBIE_MISSED_BEATS),
+        ),
+        actions=[ChangeFlowRunState(name="Crashed", state=StateType.CRASHED, force=False,
+                                    message="No heartbeat from this run: its worker or machine died.")],
+        actions_on_trigger=[],
+        actions_on_resolve=[],
+    )
+    return AutomationCore.model_validate(core.model_dump(mode="json", exclude={"owner_resource"}))
+
+
+async def _reconcile_automation(client: PrefectClient, want: AutomationCore) -> str:
+    existing = await client.read_automations_by_name(want.name)  # newest first
+    for duplicate in existing[1:]:  # e.g. two `init`s raced: keep one
+        await client.delete_automation(duplicate.id)
+    if not existing:
+        await client.create_automation(want)
+        return "created"
+    if _comparable(existing[0]) != _comparable(want):
+        await client.update_automation(existing[0].id, want)
+        return "updated"
+    return "unchanged"
+
+
+async def ensure_zombie_automation(client: PrefectClient) -> list[str]:
+    heartbeat = get_current_settings().flows.heartbeat_frequency
+    if not heartbeat:
+        return [f"automation: {ZOMBIE_NAME} off (PREFECT_FLOWS_HEARTBEAT_FREQUENCY is unset: no heartbeats)"]
+    state = await _reconcile_automation(client, zombie_automation(heartbeat))
+    return [f"automation: {ZOMBIE_NAME} {state} (crashed after {heartbeat * ZOMBIE_MISSED_BEATS}s without heartbeat)"]
+
+
 async def ensure_automations(client: PrefectClient, settings: Settings) -> list[str]:
     """Make the failure alert match the settings; returns one human line per object."""
     lines: list[str] = []
@@ -184,17 +241,6 @@ async def ensure_automations(client: PrefectClient, settings: Settings) -> list[
 
     block_id, block_state = await _ensure_block(client, settings.alert_webhook_url)
     lines.append(f"block: Custom Webhook '{BLOCK_NAME}' {block_state}")
-    want = desired_automation(block_id)
-    existing = await client.read_automations_by_name(AUTOMATION_NAME)  # newest first
-    for duplicate in existing[1:]:  # e.g. two `init`s raced: keep one
-        await client.delete_automation(duplicate.id)
-    if not existing:
-        await client.create_automation(want)
-        state = "created"
-    elif _comparable(existing[0]) != _comparable(want):
-        await client.update_automation(existing[0].id, want)
-        state = "updated"
-    else:
-        state = "unchanged"
+    state = await _reconcile_automation(client, desired_automation(block_id))
     lines.append(f"automation: {AUTOMATION_NAME} {state}")
     return lines

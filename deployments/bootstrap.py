@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from prefect import get_client
 
+from deployments.automations import ensure_automations, ensure_zombie_automation
 from deployments.limits import ensure_limits
 from deployments.pool import ensure_pool
 from novel_events.settings import Settings
@@ -33,5 +34,7 @@ async def init(settings: Settings, *, pool_limit: int | None = None) -> InitRepo
         state = await ensure_pool(client, settings.work_pool, concurrency_limit=pool_limit)
         report.lines.append(f"work pool: '{settings.work_pool}' (process) {state}")
         report.lines.extend(await ensure_limits(client))
+        report.lines.extend(await ensure_automations(client, settings))
+        report.lines.extend(await ensure_zombie_automation(client))
     report.lines.append(f"secret: sync-state key {await asyncio.to_thread(ensure_state_key)}")
     return report

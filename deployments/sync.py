@@ -11,4 +11,5 @@ from tasks.reconcile import Report, reconcile
 
 async def sync(settings: Settings, *, dry_run: bool = False) -> Report:
     users = store.users(settings).list()
-    return await reconcile(desired(users, settings.work_pool), dry_run=dry_run, schemas=flow_schemas())
+    specs = desired(users, settings.work_pool, settings.maintenance_every_minutes)
+    return await reconcile(specs, dry_run=dry_run, schemas=flow_schemas())

@@ -20,6 +20,8 @@ async def reconcile_flow() -> State:
     from flows.schemas import flow_schemas
 
     users = list_users()
-    report = await reconcile_task(desired(users, load_settings().work_pool), flow_schemas())
+    settings = load_settings()
+    specs = desired(users, settings.work_pool, settings.maintenance_every_minutes)
+    report = await reconcile_task(specs, flow_schemas())
     recovery = await recover_stuck_task()
     return Completed(message=f"{report.summary()}; {recovery.summary()}")

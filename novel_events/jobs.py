@@ -19,7 +19,6 @@ DIGEST_ENTRYPOINT = "flows.digest.digest_flow"  # module path: imported from the
 MAINTENANCE_FLOW = "novel-events-reconcile"
 MAINTENANCE_ENTRYPOINT = "flows.maintenance.reconcile_flow"
 MAINTENANCE_NAME = "maintenance"
-MAINTENANCE_CRON = "*/5 * * * *"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +75,14 @@ def digest_spec(user: User, work_pool: str) -> JobSpec:
     )
 
 
-def maintenance_spec(work_pool: str) -> JobSpec:
+def maintenance_spec(work_pool: str, every_minutes: int = 5) -> JobSpec:
+    """The reconcile + crash-recovery job; ``every_minutes=0`` leaves it unscheduled (run it by hand)."""
     return JobSpec(
         flow_name=MAINTENANCE_FLOW,
         name=MAINTENANCE_NAME,
         entrypoint=MAINTENANCE_ENTRYPOINT,
         work_pool=work_pool,
-        cron=MAINTENANCE_CRON,
+        cron=f"*/{every_minutes} * * * *" if every_minutes else None,
         timezone="UTC",
         parameters={},
         tags=(TAG, "maintenance"),
@@ -90,5 +90,5 @@ def maintenance_spec(work_pool: str) -> JobSpec:
     )
 
 
-def desired(users: list[User], work_pool: str) -> list[JobSpec]:
-    return [maintenance_spec(work_pool), *(digest_spec(u, work_pool) for u in users)]
+def desired(users: list[User], work_pool: str, maintenance_every_minutes: int = 5) -> list[JobSpec]:
+    return [maintenance_spec(work_pool, maintenance_every_minutes), *(digest_spec(u, work_pool) for u in users)]

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     sendgrid_host: str = "https://api.sendgrid.com"
     from_email: str = "Novel Events <digest@novel-events.localhost>"
     work_pool: str = "novel-events"
+    maintenance_every_minutes: int = Field(
+        default=5, ge=0, le=59, description="Reconcile + crash-recovery job interval; 0 = unscheduled")
     catchup_window: dt.timedelta = dt.timedelta(hours=2)
     send_claim_timeout: dt.timedelta = Field(
         default=dt.timedelta(minutes=10),

@@ -17,7 +17,7 @@ from typing import Any
 from prefect.blocks.system import Secret
 
 from novel_events.errors import ReconnectRequired
-from novel_events.sources.google_auth import UserGrant
+from novel_events.sources.google_auth import Grant, ServiceAccountGrant, UserGrant
 from novel_events.sources.google_sync import new_state_key
 
 STATE_KEY_BLOCK = "novel-events-state-key"
@@ -27,11 +27,16 @@ def grant_block_name(user_id: str) -> str:
     return f"novel-events-google-{user_id}"
 
 
-def save_grant(user_id: str, grant: UserGrant) -> None:
-    Secret(value=json.dumps(asdict(grant))).save(grant_block_name(user_id), overwrite=True)  # type: ignore[arg-type]
+def save_grant(user_id: str, grant: Grant) -> None:
+    if isinstance(grant, ServiceAccountGrant):
+        data = {"type": "service_account", "info": dict(grant.info), "subject": grant.subject,
+                "token_uri": grant.token_uri}
+    else:
+        data = {"type": "authorized_user", **asdict(grant)}
+    Secret(value=json.dumps(data)).save(grant_block_name(user_id), overwrite=True)  # type: ignore[arg-type]
 
 
-def load_grant(user_id: str) -> UserGrant:
+def load_grant(user_id: str) -> Grant:
     try:
         secret = Secret.load(grant_block_name(user_id))
     except ValueError:
@@ -40,6 +45,8 @@ def load_grant(user_id: str) -> UserGrant:
         ) from None
     value: Any = secret.get()  # type: ignore[union-attr]
     data: dict[str, Any] = value if isinstance(value, dict) else json.loads(str(value))
+    if data.get("type") == "service_account":
+        return ServiceAccountGrant(info=data["info"], subject=str(data["subject"]), token_uri=data.get("token_uri"))
     return UserGrant(refresh_token=str(data["refresh_token"]), client_id=str(data["client_id"]),
                      client_secret=data.get("client_secret"), token_uri=str(data["token_uri"]))
 

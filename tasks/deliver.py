@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from email.utils import parseaddr
 
 from prefect import get_run_logger, task
@@ -22,9 +21,7 @@ from novel_events.slots import message_id
 from novel_events.store import Status
 from tasks import store
 from tasks.limits import SENDS
-from tasks.retry import retry_if_transient
-
-MAX_HONOURED_RETRY_AFTER = 60.0
+from tasks.retry import honour_retry_after, retry_if_transient
 
 
 def _mask(addr: str) -> str:
@@ -75,9 +72,7 @@ def deliver(
         ledger.record(user.id, slot, Status.FAILED, novel_count=novel_count, detail=reason)
         log.error("sending to %s failed (%s): %s", _mask(user.email),
                   "will retry" if is_transient(exc) else "permanent", reason)
-        wait = getattr(exc, "retry_after", None)
-        if is_transient(exc) and isinstance(wait, int | float) and wait > 0:
-            time.sleep(min(float(wait), MAX_HONOURED_RETRY_AFTER))  # the provider said when; then Prefect retries
+        honour_retry_after(exc)
         raise
     ledger.record(user.id, slot, Status.SENT, provider_id=provider_id, novel_count=novel_count)
     log.info("sent %d novel event(s) to %s via %s (%s)", novel_count, _mask(user.email),

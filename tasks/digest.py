@@ -20,7 +20,7 @@ from novel_events.render import RenderedDigest, render_digest
 from novel_events.settings import load_settings
 from novel_events.sources.ics import parse_ics, read_ics
 from tasks import store
-from tasks.retry import retry_if_transient
+from tasks.retry import honour_retry_after, retry_if_transient
 
 HISTORY = dt.timedelta(days=365)
 
@@ -71,7 +71,11 @@ def build_digest(user: User, now: dt.datetime) -> tuple[RenderedDigest, list[Nov
       retry_jitter_factor=1.0, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
 def fetch_calendar(user: User, now: dt.datetime) -> CalendarDump:
     log = get_run_logger()
-    dump = fetch_dump(user, now, log)
+    try:
+        dump = fetch_dump(user, now, log)
+    except Exception as exc:
+        honour_retry_after(exc)  # e.g. Google's quotaExceeded: wait for the quota window, don't hammer
+        raise
     log.info(
         "fetched %d events from %d calendar(s)", sum(len(c.items) for c in dump.calendars), len(dump.calendars)
     )

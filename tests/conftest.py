@@ -8,11 +8,30 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+HEARTBEAT_SECONDS = 30  # Prefect's minimum; workers started by tests beat this often
+
+
+@contextmanager
+def environ(updates: dict[str, str]) -> Iterator[None]:
+    """Set process environment variables (read by settings and inherited by child processes)."""
+    old = {k: os.environ.get(k) for k in updates}
+    os.environ.update(updates)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def unique_id(prefix: str = "u") -> str:
@@ -23,15 +42,10 @@ def unique_id(prefix: str = "u") -> str:
 def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """NOVEL_EVENTS_HOME for the whole session (SQLite store + outbox), set in the environment."""
     home = tmp_path_factory.mktemp("novel-home")
-    old = {k: os.environ.get(k) for k in ("NOVEL_EVENTS_HOME", "NOVEL_EVENTS_EMAIL_BACKEND")}
-    os.environ["NOVEL_EVENTS_HOME"] = str(home)
-    os.environ["NOVEL_EVENTS_EMAIL_BACKEND"] = "outbox"
-    yield home
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    # Tests run the maintenance job by hand: a scheduled one would sync in the middle of a test.
+    with environ({"NOVEL_EVENTS_HOME": str(home), "NOVEL_EVENTS_EMAIL_BACKEND": "outbox",
+                  "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0"}):
+        yield home
 
 
 @pytest.fixture(scope="session")
@@ -46,17 +60,11 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory, session_home: Path) ->
         "PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION": "30",
         "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "2",
     })
-    old = os.environ.get("PREFECT_API_URL")
-    os.environ["PREFECT_API_URL"] = api
     try:
-        with temporary_settings(updates={PREFECT_API_URL: api}):
+        with environ({"PREFECT_API_URL": api}), temporary_settings(updates={PREFECT_API_URL: api}):
             yield api
     finally:
         server.stop()
-        if old is None:
-            os.environ.pop("PREFECT_API_URL", None)
-        else:
-            os.environ["PREFECT_API_URL"] = old
 
 
 @pytest.fixture(scope="session")
@@ -64,10 +72,13 @@ def initialized(prefect_api: str, session_home: Path) -> str:
     """Store schema, store block and work pool exist."""
     import asyncio
 
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     from deployments.bootstrap import init
     from novel_events.settings import load_settings
 
-    asyncio.run(init(load_settings()))
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: HEARTBEAT_SECONDS}):
+        asyncio.run(init(load_settings()))  # zombie automation: crashed after 3 missed 30 s heartbeats
     return prefect_api
 
 
@@ -83,15 +94,9 @@ def session_google() -> Iterator[object]:
         "NOVEL_EVENTS_GOOGLE_CLIENT_ID": DEFAULT_CLIENT_ID,
         "NOVEL_EVENTS_GOOGLE_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
     }
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    yield fake
+    with environ(env):
+        yield fake
     fake.stop()
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
 
 
 @pytest.fixture(scope="session")

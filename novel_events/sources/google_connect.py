@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from novel_events.errors import InvalidInput, PermanentError
-from novel_events.sources.google_auth import DEFAULT_TOKEN_URI, READONLY_SCOPE, UserGrant
+from novel_events.sources.google_auth import DEFAULT_TOKEN_URI, READONLY_SCOPE, ServiceAccountGrant, UserGrant
 from novel_events.sources.google_errors import redact
 
 CLIENT_SECRETS_FIELD = "--client-secrets"
@@ -181,3 +181,21 @@ def grant_from_refresh_token_file(
     return UserGrant(
         refresh_token=token, client_id=client_id, client_secret=client_secret, token_uri=token_uri
     )
+
+
+SERVICE_ACCOUNT_FIELD = "--service-account-file"
+
+
+def grant_from_service_account_file(
+    path: str | Path, *, subject: str, token_uri: str | None = None
+) -> ServiceAccountGrant:
+    """Domain-wide delegation: a Workspace service-account key impersonating ``subject`` (read-only)."""
+    _, data = _read_json_file(path, SERVICE_ACCOUNT_FIELD)
+    if not isinstance(data, dict) or data.get("type") != "service_account":
+        raise InvalidInput(SERVICE_ACCOUNT_FIELD, f"{path} is not a service-account key JSON (type service_account)")
+    for key in ("client_email", "private_key", "token_uri"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise InvalidInput(SERVICE_ACCOUNT_FIELD, f'{path} has no "{key}" field')
+    if "@" not in subject:
+        raise InvalidInput("--subject", f"{subject!r} is not the Workspace user's email address")
+    return ServiceAccountGrant(info=data, subject=subject, token_uri=token_uri)

@@ -15,14 +15,13 @@ from uuid import UUID
 
 import pytest
 from prefect import get_client
-from prefect.states import Crashed
 
 from cli.processes import Child, start_worker
 from novel_events.samples import PEOPLE, build_ics
 from novel_events.settings import load_settings
 from novel_events.store import Ledger, Status, make_engine
 from tasks.recovery import recover_stuck
-from tests.conftest import unique_id
+from tests.conftest import HEARTBEAT_SECONDS, unique_id
 from tests.fakes.smtp_server import FakeSmtpServer
 from tests.helpers import add_user, create_scheduled_run, deploy_on_own_pool, wait_final
 
@@ -88,13 +87,14 @@ def test_worker_killed_mid_send(initialized: str, session_home: Path, smtp: Fake
         _kill_run_processes(str(run1))
         workers[0].proc.wait(10)
 
-        # What the zombie-run automation does once heartbeats stop: mark the dead run Crashed, which
-        # releases its deployment-concurrency slot (otherwise held until its 300 s lease expires).
-        async def crash() -> None:
+        # The zombie automation (made by `init`) marks the dead run Crashed once its heartbeats stop,
+        # which also releases its deployment-concurrency slot.
+        async def state_of_run1() -> str | None:
             async with get_client() as client:
-                await client.set_flow_run_state(run1, Crashed(message="worker killed by the test"))  # type: ignore[arg-type]
+                return (await client.read_flow_run(run1)).state_name  # type: ignore[arg-type]
 
-        asyncio.run(crash())
+        _until("the zombie automation to mark the run Crashed",
+               lambda: asyncio.run(state_of_run1()) == "Crashed", timeout=4 * HEARTBEAT_SECONDS + 60)
 
         # the sweep waits for the dead run's deployment-concurrency lease, then re-runs the slot once
         rescheduled: list[str] = []

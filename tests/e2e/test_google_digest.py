@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,33 @@ def test_google_digest_then_incremental_then_revoked(
     assert main(["users", "list", "--json"]) == 0
     rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows[uid]["needsReconnect"] is True
+
+
+def test_service_account_delegation_connect_and_preview(
+    initialized: str, session_google: FakeGoogleCalendar, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    sa_email = f"reader-{uuid.uuid4().hex[:6]}@novel-events.iam.gserviceaccount.com"
+    session_google.add_service_account(sa_email, key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    uid = unique_id("sa")
+    session_google.add_account(_dump(uid), name=uid, subject=f"{uid}@example.org")
+    add_user(uid, source="google")
+    key_file = tmp_path / "sa.json"
+    key_file.write_text(json.dumps({"type": "service_account", "private_key": private, "client_email": sa_email,
+                                    "private_key_id": "k1", "token_uri": "https://oauth2.googleapis.com/token"}))
+    capsys.readouterr()
+    assert main(["connect", uid, "--service-account-file", str(key_file), "--subject", "not-an-email"]) == 2
+    assert "--subject" in capsys.readouterr().err
+    assert main(["connect", uid, "--service-account-file", str(tmp_path / "missing.json")]) == 2
+    assert main(["connect", uid, "--service-account-file", str(key_file)]) == 0  # subject = the user's email
+    out = capsys.readouterr().out
+    assert private.splitlines()[1] not in out
+    assert main(["preview", uid]) == 0
+    text = capsys.readouterr().out
+    assert "Dentist appointment" in text and "Team standup" not in text
