@@ -1,7 +1,10 @@
 """`novel-events sync` speed: users in the store -> per-user Prefect deployments, against a real server.
 
-    .venv/bin/python benchmarks/sync_bench.py                                  # 100 and 1000 users
-    .venv/bin/python benchmarks/sync_bench.py --sizes 100 --backends sqlite,postgres --repeat 3
+    .venv/bin/python benchmarks/sync_bench.py                       # 100 and 1000 users, SQLite (+ PostgreSQL)
+    .venv/bin/python benchmarks/sync_bench.py --repeat 3 --logs /tmp/sync-bench-logs   # as in docs/sync-benchmark.md
+    .venv/bin/python benchmarks/sync_bench.py --sizes 100 --backends sqlite
+
+Takes ~10 minutes with the defaults on 2 cores (most of it the 1000-user first syncs).
 
 For every backend (the Prefect server's own database) and every N, a fresh ``prefect server start``
 (cli/processes.py) and a fresh SQLite store in a temporary directory are used, so the cases are
@@ -31,10 +34,10 @@ in their logs (lines are summarised under each table; ``--logs DIR`` keeps the f
 ``tasks.reconcile.PARALLEL_WRITES`` in this process (diagnostics: sync cost without the background
 run creation, or with fewer concurrent writers, competing for the server's database).
 
-``--backends postgres`` runs the Prefect server on the local PostgreSQL (127.0.0.1:5432, user postgres,
-trust auth): a fresh ``bench_<random>`` database is created through the ``test`` database and dropped
-afterwards. The novel-events store stays on SQLite in both backends. Prints one Markdown table per
-backend.
+``postgres`` runs the Prefect server on the local PostgreSQL (127.0.0.1:5432, user postgres, trust auth):
+a fresh ``bench_<random>`` database is created through the ``test`` database and dropped afterwards.
+By default it is included when that PostgreSQL answers and skipped (with a note) when not. The
+novel-events store stays on SQLite in both backends. Prints one Markdown table per backend.
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ CHANGED_USER = "bench-0001"
 
 CALLS: dict[str, list[float]] = defaultdict(list)  # name -> durations of successful calls
 FAILED: dict[str, int] = defaultdict(int)  # name -> calls that raised (incl. cancelled)
-RETRIES: list[str] = []  # one entry per automatic client retry: the status code that caused it
+RETRIES: list[str] = []  # one entry per retryable response the client backed off from: its status
 READS = ("read_flows", "read_flow", "read_deployments")
 WRITES = ("create_flow_from_name", "create_deployment", "pause_deployment", "resume_deployment",
           "delete_deployment")
@@ -145,8 +148,11 @@ def instrument() -> None:
         setattr(PrefectClient, name, _timed_async(name, getattr(PrefectClient, name)))
     UserStore.list = _timed_sync("store.list", UserStore.list)  # type: ignore[method-assign]
 
-    # Called by the client's send loop before every back-off sleep (prefect/client/base.py).
-    original = prefect_client_base._record_if_maintenance_backoff
+    # Called by the client's send loop before every back-off sleep (prefect/client/base.py, private:
+    # without it, retries are simply not counted).
+    original = getattr(prefect_client_base, "_record_if_maintenance_backoff", None)
+    if original is None:
+        return
 
     def record(response: Any, exc_info: Any, retry_seconds: float) -> None:
         RETRIES.append(str(response.status_code) if response is not None and not exc_info else "conn-error")
@@ -373,6 +379,19 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
+def postgres_unavailable() -> str | None:
+    """None when the local PostgreSQL answers, else why not."""
+    engine = sa.create_engine(PG_ADMIN_URL, poolclass=sa.pool.NullPool, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return None
+    except Exception as exc:
+        return f"{PG_ADMIN_URL} not reachable ({type(exc).__name__})"
+    finally:
+        engine.dispose()
+
+
 @dataclass
 class SizeResult:
     n: int
@@ -389,6 +408,7 @@ def bench_size(backend: str, n: int, args: argparse.Namespace, warn: WarningCoun
     findings: list[str] = []
     problems: list[str] = []
     with ExitStack() as stack:
+        stack.callback(lambda: None if args.keep else shutil.rmtree(tmp, ignore_errors=True))
         db_url = stack.enter_context(postgres_database()) if backend == "postgres" else None
         t = time.perf_counter()
         server, api = start_server(tmp / "prefect", database_url=db_url, timeout=180)
@@ -427,8 +447,6 @@ def bench_size(backend: str, n: int, args: argparse.Namespace, warn: WarningCoun
                 print(f"  server log copied to {dest}", flush=True)
             if args.keep:
                 print(f"  kept {tmp}", flush=True)
-            else:
-                shutil.rmtree(tmp, ignore_errors=True)
     return SizeResult(n=n, cases=cases, setup=setup, findings=findings, server_log=problems)
 
 
@@ -494,7 +512,8 @@ def table(backend: str, results: list[SizeResult], variant: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--sizes", default="100,1000", help="comma-separated user counts")
-    ap.add_argument("--backends", default="sqlite,postgres", help="sqlite and/or postgres (the Prefect server's DB)")
+    ap.add_argument("--backends", help="sqlite and/or postgres, the Prefect server's database "
+                    "(default: sqlite, plus postgres when the local PostgreSQL answers)")
     ap.add_argument("--repeat", type=int, default=1, help="runs of the no-op and one-change cases (median shown)")
     ap.add_argument("--attempts", type=int, default=3, help="attempts per case when a sync raises")
     ap.add_argument("--no-scheduler", action="store_true", help="turn the server's scheduler service off")
@@ -504,10 +523,15 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the temporary directories (server logs, store)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    backends = [b.strip() for b in (args.backends or "sqlite,postgres").split(",") if b.strip()]
     for b in backends:
         if b not in {"sqlite", "postgres"}:
             ap.error(f"unknown backend {b!r}; use sqlite and/or postgres")
+    if "postgres" in backends and (why := postgres_unavailable()):
+        if args.backends:
+            ap.error(f"postgres: {why}")
+        print(f"postgres skipped: {why}")
+        backends.remove("postgres")
 
     # Read by the server children only (start_server copies os.environ); this process's Prefect
     # settings were loaded at import and are not affected.

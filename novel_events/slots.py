@@ -13,7 +13,8 @@ import hashlib
 def slot_for(scheduled_start: dt.datetime | None, *, manual: bool, flow_run_id: str | None) -> str:
     if manual or scheduled_start is None:
         return f"manual:{flow_run_id or 'local'}"
-    t = scheduled_start.astimezone(dt.UTC).replace(second=0, microsecond=0)
+    # via the timestamp: also turns a Pendulum/whenever datetime from Prefect into a plain one
+    t = dt.datetime.fromtimestamp(int(scheduled_start.timestamp()) // 60 * 60, dt.UTC)
     return t.strftime("%Y-%m-%dT%H:%MZ")
 
 
