@@ -143,3 +143,27 @@ def test_maintenance_deployment_reconciles_through_the_worker(worker: object, se
     assert asyncio.run(read()).parameters == {"user_id": uid}
     assert main(["users", "remove", uid]) == 0
     asyncio.run(sync(load_settings()))
+
+
+def test_nothing_novel_skips_or_sends_a_short_note(worker: object, session_home: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from novel_events.samples import SamplePerson
+
+    routine_only = SamplePerson("r", "r@example.org", "Europe/Berlin", "daily", "07:00", None,
+                                (("Standup", "MO,TU,WE,TH,FR", "09:30", 15),), ())
+    uid = unique_id("calm")
+    ics = session_home / f"{uid}.ics"
+    ics.write_bytes(build_ics(routine_only, dt.date.today()))
+    add_user(uid, source=f"ics:{ics}")
+    asyncio.run(sync(load_settings()))
+    outbox = load_settings().outbox
+
+    assert main(["run", uid, "--wait", "--timeout", "180"]) == 0
+    assert "nothing novel" in capsys.readouterr().out
+    assert emails_for(outbox, uid) == []
+
+    assert main(["users", "set", uid, "--send-when-empty"]) == 0
+    assert main(["run", uid, "--wait", "--timeout", "180"]) == 0
+    assert "sent; 0 novel events" in capsys.readouterr().out
+    (eml,) = emails_for(outbox, uid)
+    assert "Subject: Nothing out of the ordinary" in eml.read_text()
