@@ -90,7 +90,11 @@ def sync(dry_run: bool = typer.Option(False, "--dry-run", help="show what would 
     for c in report.changes:
         detail = f"  ({c.detail})" if c.detail else ""
         typer.echo(f"{'would be ' if dry_run else ''}{c.action:<8} {c.name}{detail}")
+    for c in report.failed:
+        typer.echo(f"FAILED   {c.name}  ({c.detail})", err=True)
     typer.echo(report.summary())
+    if report.failed:
+        raise typer.Exit(1)
 
 
 def _user(user_id: str):

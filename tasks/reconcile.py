@@ -8,6 +8,7 @@ Prefect's ``create_deployment`` is an upsert that replaces every field: we alway
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -24,7 +25,9 @@ from prefect.client.schemas.schedules import CronSchedule
 from novel_events.jobs import TAG, JobSpec
 
 PAGE = 200
-PARALLEL_WRITES = 4
+# Two writers: on a SQLite-backed server more parallel upserts only add "database is locked" retries
+# (measured, docs/sync-benchmark.md); on PostgreSQL the server's CPU is the limit either way.
+PARALLEL_WRITES = 2
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Report:
     changes: list[Change] = field(default_factory=list)
     unchanged: int = 0
     dry_run: bool = False
+    failed: list[Change] = field(default_factory=list)  # writes the server refused; the next sync retries
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -46,8 +50,9 @@ class Report:
     def summary(self) -> str:
         parts = [f"{self.count(a)} {a}" for a in ("created", "updated", "paused", "resumed", "deleted")]
         verb = "would change" if self.dry_run else "changed"
-        head = "nothing to do, " if not self.changes else ""
-        return f"{head}{', '.join(parts)}, {self.unchanged} unchanged ({verb} {len(self.changes)})"
+        head = "nothing to do, " if not self.changes and not self.failed else ""
+        tail = f", {len(self.failed)} FAILED (run sync again)" if self.failed else ""
+        return f"{head}{', '.join(parts)}, {self.unchanged} unchanged ({verb} {len(self.changes)}){tail}"
 
 
 def actual_comparable(d: DeploymentResponse) -> dict[str, Any]:
@@ -86,16 +91,20 @@ async def read_managed(client: PrefectClient, flow_names: list[str]) -> dict[str
             deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=[TAG])), limit=PAGE, offset=offset
         )
         for d in page:
-            flow_name = names.get(d.flow_id) or (await client.read_flow(d.flow_id)).name
-            found[f"{flow_name}/{d.name}"] = d
+            if d.flow_id not in names:  # a flow no spec names any more (e.g. its last user was removed)
+                names[d.flow_id] = (await client.read_flow(d.flow_id)).name
+            found[f"{names[d.flow_id]}/{d.name}"] = d
         if len(page) < PAGE:
             return found
         offset += PAGE
 
 
-def _diff(spec: JobSpec, have: DeploymentResponse) -> list[str]:
+def _diff(spec: JobSpec, have: DeploymentResponse, schema: dict[str, Any] | None) -> list[str]:
     want, got = spec.comparable(), actual_comparable(have)
-    return [k for k in want if want[k] != got[k]]
+    changed = [k for k in want if want[k] != got[k]]
+    if schema is not None and have.parameter_openapi_schema != schema:
+        changed.append("parameter schema")  # the flow's signature changed: the run form/validation must follow
+    return changed
 
 
 async def _upsert(client: PrefectClient, spec: JobSpec, flow_id: UUID, schema: dict[str, Any] | None) -> None:
@@ -148,7 +157,7 @@ async def reconcile(
         if have is None:
             writes.append((spec, Change("created", spec.full_name, spec.cron or "")))
             continue
-        changed = _diff(spec, have)
+        changed = _diff(spec, have, (schemas or {}).get(spec.flow_name))
         if not changed:
             report.unchanged += 1
         elif changed == ["paused"]:
@@ -156,25 +165,43 @@ async def reconcile(
         else:
             writes.append((spec, Change("updated", spec.full_name, ", ".join(changed))))
     deletes = [(name, d) for name, d in sorted(existing.items()) if name not in wanted]
-    report.changes = [c for _, c in writes] + [Change("deleted", name) for name, _ in deletes]
-    if dry_run or not report.changes:
+    planned = [c for _, c in writes] + [Change("deleted", name) for name, _ in deletes]
+    if dry_run or not planned:
+        report.changes = planned
         return report
     flow_ids = {name: await client.create_flow_from_name(name) for name in {s.flow_name for s, _ in writes}}
     gate = asyncio.Semaphore(PARALLEL_WRITES)
 
-    async def write(spec: JobSpec, change: Change) -> None:
+    async def attempt(change: Change, operation: Callable[[], Awaitable[None]]) -> None:
+        """One write; a refusal is reported, not raised, so the other writes still happen."""
         async with gate:
+            try:
+                await operation()
+            except Exception as exc:
+                report.failed.append(Change("failed", change.name, f"{change.action}: {type(exc).__name__}"))
+            else:
+                report.changes.append(change)
+
+    def write(spec: JobSpec, change: Change) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
             if change.action in {"paused", "resumed"}:
                 d = existing[spec.full_name]
                 await (client.pause_deployment(d.id) if spec.paused else client.resume_deployment(d.id))
             else:
                 await _upsert(client, spec, flow_ids[spec.flow_name], (schemas or {}).get(spec.flow_name))
+        return run
 
-    async def delete(d: DeploymentResponse) -> None:
-        async with gate:
+    def delete(d: DeploymentResponse) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
             await client.delete_deployment(d.id)
+        return run
 
-    await asyncio.gather(*(write(s, c) for s, c in writes), *(delete(d) for _, d in deletes))
+    await asyncio.gather(
+        *(attempt(c, write(s, c)) for s, c in writes),
+        *(attempt(Change("deleted", name), delete(d)) for name, d in deletes),
+    )
+    order = {c.name: i for i, c in enumerate(planned)}
+    report.changes.sort(key=lambda c: order.get(c.name, 0))
     return report
 
 

@@ -135,3 +135,32 @@ def test_sync_cli_dry_run_changes_nothing(initialized: str, capsys: pytest.Captu
     assert _deployment(uid).parameters == {"user_id": uid}
     assert main(["users", "remove", uid]) == 0
     assert main(["sync"]) == 0
+
+
+def test_a_refused_write_is_reported_and_the_others_still_happen(initialized: str) -> None:
+    import dataclasses
+
+    from flows.schemas import flow_schemas
+    from novel_events.jobs import desired
+    from tasks.reconcile import reconcile
+    from tasks.store import users as user_store
+
+    good, bad = unique_id("ok"), unique_id("bad")
+    add_user(good, source="google")
+    add_user(bad, source="google")
+    settings = load_settings()
+    specs = [
+        dataclasses.replace(s, work_pool="no-such-pool") if s.name == f"user-{bad}" else s
+        for s in desired(user_store(settings).list(), settings.work_pool, settings.maintenance_every_minutes)
+    ]
+    report = asyncio.run(reconcile(specs, schemas=flow_schemas()))
+    assert f"novel-events-digest/user-{good}" in {c.name for c in report.changes if c.action == "created"}
+    assert [(c.action, c.name) for c in report.failed] == [("failed", f"novel-events-digest/user-{bad}")]
+    assert "FAILED" in report.summary()
+    with pytest.raises(ObjectNotFound):
+        _deployment(bad)
+    # the next sync (or the maintenance job) repairs it
+    assert [(c.action, c.name) for c in _sync().changes] == [("created", f"novel-events-digest/user-{bad}")]
+    for uid in (good, bad):
+        assert main(["users", "remove", uid]) == 0
+    _sync()
