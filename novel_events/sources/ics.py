@@ -21,6 +21,10 @@ from novel_events.errors import InvalidInput, PermanentError, TransientError
 from novel_events.events import CalendarData, CalendarDump, Event, zone
 
 MAX_BYTES = 20 * 1024 * 1024
+# A feed is untrusted: cap what one expansion may produce, and drop rules no human routine has
+# (a FREQ=SECONDLY series would take minutes to expand and millions of instances).
+MAX_INSTANCES = 20_000
+TOO_FREQUENT = {"SECONDLY", "MINUTELY"}
 _STATUS = {"CONFIRMED": "confirmed", "TENTATIVE": "tentative", "CANCELLED": "cancelled"}
 _PARTSTAT = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative",
              "NEEDS-ACTION": "needsAction"}
@@ -81,9 +85,20 @@ def parse_ics(
         tz = zone(cal_tz)
     except InvalidInput:
         cal_tz, tz = user_tz, zone(user_tz)
+    _drop_too_frequent(cal)
     series_uids = {str(c.get("UID")) for c in cal.walk("VEVENT") if c.get("RRULE") or c.get("RECURRENCE-ID")}
+    occurrences = []
     try:
-        occurrences = recurring_ical_events.of(cal, skip_bad_series=True).between(start, end)
+        for comp in recurring_ical_events.of(cal, skip_bad_series=True).after(start):  # in order of start
+            began = _start_instant(comp, tz)
+            if began is not None and began >= end:
+                break
+            occurrences.append(comp)
+            if len(occurrences) > MAX_INSTANCES:
+                raise PermanentError(
+                    f"iCal feed has more than {MAX_INSTANCES:,} events in the window; is it a real calendar?")
+    except PermanentError:
+        raise
     except Exception as exc:  # the library raises several types on malformed feeds
         raise PermanentError(f"cannot expand iCal events: {type(exc).__name__}") from None
     items: list[Event] = []
@@ -96,6 +111,24 @@ def parse_ics(
         time_zone=user_tz,
         calendars=[CalendarData(id=calendar_id, summary=name, time_zone=cal_tz, primary=True, items=items)],
     )
+
+
+def _drop_too_frequent(cal: Any) -> None:
+    for comp in list(cal.subcomponents):
+        rule = comp.get("RRULE") if getattr(comp, "name", "") == "VEVENT" else None
+        freq = rule.get("FREQ") if rule is not None else None
+        if freq and str(freq[0]).upper() in TOO_FREQUENT:
+            cal.subcomponents.remove(comp)
+
+
+def _start_instant(comp: Any, tz: Any) -> dt.datetime | None:
+    prop = comp.get("DTSTART")
+    value = getattr(prop, "dt", None)
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=tz)
+    return None
 
 
 def _when(value: Any, tz: Any, cal_tz: str) -> dict[str, str] | None:

@@ -103,3 +103,35 @@ def test_samples_have_routine_and_upcoming_one_offs() -> None:
         one_offs = [e for e in items if "recurringEventId" not in e]
         assert len(one_offs) == len(person.novel)
         assert len(items) - len(one_offs) > 50
+
+
+def _bomb(freq: str, since: str = "20250101T000000Z") -> bytes:
+    return (f"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:bomb\nSUMMARY:tick\n"
+            f"DTSTART:{since}\nDTEND:{since[:-2]}1Z\nRRULE:FREQ={freq}\nEND:VEVENT\n"
+            "BEGIN:VEVENT\nUID:real\nSUMMARY:Dentist\nDTSTART:20261201T100000Z\nDTEND:20261201T110000Z\n"
+            "END:VEVENT\nEND:VCALENDAR\n").encode()
+
+
+@pytest.mark.parametrize("freq", ["SECONDLY", "MINUTELY"])
+def test_absurdly_frequent_series_are_dropped_not_expanded(freq: str) -> None:
+    dump = parse_ics(_bomb(freq), start=NOW - dt.timedelta(days=365), end=NOW + dt.timedelta(days=14),
+                     user_tz="UTC")
+    assert [e["summary"] for e in dump.calendars[0].items] == ["Dentist"]
+
+
+def test_too_many_instances_is_a_permanent_error_not_a_hang() -> None:
+    with pytest.raises(PermanentError, match="more than 20,000 events"):
+        parse_ics(_bomb("HOURLY;BYMINUTE=0,10,20,30,40,50", since="20150101T000000Z"),
+                  start=NOW - dt.timedelta(days=365), end=NOW + dt.timedelta(days=14), user_tz="UTC")
+
+
+def test_expansion_matches_the_library_between() -> None:
+    import icalendar
+    import recurring_ical_events
+
+    for person in PEOPLE:
+        data = build_ics(person, NOW.date())
+        start, end = NOW - dt.timedelta(days=365), NOW + dt.timedelta(days=14)
+        ours = parse_ics(data, start=start, end=end, user_tz=person.timezone).calendars[0].items
+        theirs = recurring_ical_events.of(icalendar.Calendar.from_ical(data)).between(start, end)
+        assert len(ours) == len(theirs)
