@@ -7,6 +7,7 @@ series carry ``recurringEventId``). :func:`read_ics` does the I/O (a file or an 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 from pathlib import Path
@@ -21,10 +22,15 @@ from novel_events.errors import InvalidInput, PermanentError, TransientError
 from novel_events.events import CalendarData, CalendarDump, Event, zone
 
 MAX_BYTES = 20 * 1024 * 1024
-# A feed is untrusted: cap what one expansion may produce, and drop rules no human routine has
-# (a FREQ=SECONDLY series would take minutes to expand and millions of instances).
+# A feed is untrusted: cap what one expansion may produce, and drop series no human routine has
+# (a FREQ=SECONDLY series takes minutes to expand; the library walks every instance from DTSTART).
 MAX_INSTANCES = 20_000
-TOO_FREQUENT = {"SECONDLY", "MINUTELY"}
+_PER_YEAR = {"SECONDLY": 31_536_000, "MINUTELY": 525_600, "HOURLY": 8_760, "DAILY": 365, "WEEKLY": 53,
+             "MONTHLY": 12, "YEARLY": 1}
+_FINER = {  # BY-parts that multiply a coarser frequency, with an upper bound per listed value
+    "BYSECOND": ("SECONDLY",), "BYMINUTE": ("SECONDLY", "MINUTELY"),
+    "BYHOUR": ("SECONDLY", "MINUTELY", "HOURLY"),
+}
 _STATUS = {"CONFIRMED": "confirmed", "TENTATIVE": "tentative", "CANCELLED": "cancelled"}
 _PARTSTAT = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative",
              "NEEDS-ACTION": "needsAction"}
@@ -87,20 +93,14 @@ def parse_ics(
         cal_tz, tz = user_tz, zone(user_tz)
     _drop_too_frequent(cal)
     series_uids = {str(c.get("UID")) for c in cal.walk("VEVENT") if c.get("RRULE") or c.get("RECURRENCE-ID")}
-    occurrences = []
     try:
-        for comp in recurring_ical_events.of(cal, skip_bad_series=True).after(start):  # in order of start
-            began = _start_instant(comp, tz)
-            if began is not None and began >= end:
-                break
-            occurrences.append(comp)
-            if len(occurrences) > MAX_INSTANCES:
-                raise PermanentError(
-                    f"iCal feed has more than {MAX_INSTANCES:,} events in the window; is it a real calendar?")
-    except PermanentError:
-        raise
+        # `between` is eager but fast; the lazy `after` is ~100x slower on dense series (measured)
+        occurrences = recurring_ical_events.of(cal, skip_bad_series=True).between(start, end)
     except Exception as exc:  # the library raises several types on malformed feeds
         raise PermanentError(f"cannot expand iCal events: {type(exc).__name__}") from None
+    if len(occurrences) > MAX_INSTANCES:
+        raise PermanentError(
+            f"iCal feed has more than {MAX_INSTANCES:,} events in the window; is it a real calendar?")
     items: list[Event] = []
     for comp in occurrences:
         item = _event(comp, tz, cal_tz, series_uids)
@@ -113,22 +113,28 @@ def parse_ics(
     )
 
 
+def yearly_density(rule: Any) -> float:
+    """An upper bound of a rule's instances per year (RFC 5545 FREQ, INTERVAL and BY-parts)."""
+    freq = str((rule.get("FREQ") or ["YEARLY"])[0]).upper()
+    density = float(_PER_YEAR.get(freq, 1))
+    for part, finer_or_equal in _FINER.items():
+        if freq not in finer_or_equal and rule.get(part):
+            density *= len(rule.get(part))
+    if freq in {"WEEKLY", "MONTHLY", "YEARLY"} and rule.get("BYDAY"):
+        density *= len(rule.get("BYDAY")) * (1 if freq == "WEEKLY" else 5)
+    if freq in {"MONTHLY", "YEARLY"} and rule.get("BYMONTHDAY"):
+        density *= len(rule.get("BYMONTHDAY"))
+    interval = rule.get("INTERVAL") or [1]
+    with contextlib.suppress(TypeError, ValueError):
+        density /= max(1, int(interval[0]))
+    return density
+
+
 def _drop_too_frequent(cal: Any) -> None:
     for comp in list(cal.subcomponents):
         rule = comp.get("RRULE") if getattr(comp, "name", "") == "VEVENT" else None
-        freq = rule.get("FREQ") if rule is not None else None
-        if freq and str(freq[0]).upper() in TOO_FREQUENT:
+        if rule is not None and yearly_density(rule) > MAX_INSTANCES:
             cal.subcomponents.remove(comp)
-
-
-def _start_instant(comp: Any, tz: Any) -> dt.datetime | None:
-    prop = comp.get("DTSTART")
-    value = getattr(prop, "dt", None)
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=tz)
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=tz)
-    return None
 
 
 def _when(value: Any, tz: Any, cal_tz: str) -> dict[str, str] | None:
