@@ -137,6 +137,11 @@ def set_(
         changes["include_declined"] = declined
     updated = user.with_changes(**changes)
     typer.echo(f"updated {user_id}" if store.save(updated) else f"{user_id}: nothing changed")
+    if user.source == "google" and updated.source != "google":
+        from tasks.credentials import delete_grant  # no longer needed: keep no credential we don't use
+
+        if delete_grant(user_id):
+            typer.echo(f"deleted {user_id}'s stored Google grant")
 
 
 @app.command("remove")

@@ -122,7 +122,15 @@ def _when(value: Any, default_tz: ZoneInfo) -> tuple[dt.datetime, bool] | None:
         return None
     try:
         if value.get("dateTime"):
-            return parse_instant(str(value["dateTime"])), False
+            moment = dt.datetime.fromisoformat(str(value["dateTime"]).replace("Z", "+00:00"))
+            if moment.tzinfo is None:  # wall time without offset: the event's own zone, else the user's
+                own = value.get("timeZone")
+                try:
+                    tz = ZoneInfo(own) if isinstance(own, str) and own else default_tz
+                except (ZoneInfoNotFoundError, ValueError):
+                    tz = default_tz
+                moment = moment.replace(tzinfo=tz)
+            return moment, False
         if value.get("date"):
             d = dt.date.fromisoformat(str(value["date"]))
             return dt.datetime(d.year, d.month, d.day, tzinfo=default_tz), True

@@ -116,3 +116,21 @@ def test_service_account_delegation_connect_and_preview(
     assert main(["preview", uid]) == 0
     text = capsys.readouterr().out
     assert "Dentist appointment" in text and "Team standup" not in text
+
+
+def test_switching_away_from_google_deletes_the_grant(
+    initialized: str, session_google: FakeGoogleCalendar, tmp_path: Path, session_home: Path,
+) -> None:
+    uid = unique_id("switch")
+    session_google.add_account(_dump(uid), refresh_token=f"refresh-{uid}", name=uid)
+    add_user(uid, source="google")
+    token_file = tmp_path / "token.txt"
+    token_file.write_text(f"refresh-{uid}\n")
+    assert main(["connect", uid, "--refresh-token-file", str(token_file)]) == 0
+    assert Secret.load(f"novel-events-google-{uid}") is not None
+    ics = session_home / f"{uid}.ics"
+    ics.write_text("BEGIN:VCALENDAR\nVERSION:2.0\nEND:VCALENDAR\n")
+    assert main(["users", "set", uid, "--source", f"ics:{ics}"]) == 0
+    with pytest.raises(ValueError):
+        Secret.load(f"novel-events-google-{uid}")
+    assert main(["users", "remove", uid]) == 0

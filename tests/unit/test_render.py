@@ -165,3 +165,15 @@ def test_html_basics() -> None:
     assert 'href="https://example.com/manage/ada"' in out.html
     assert "Pause or unsubscribe: https://example.com/manage/ada" in out.text
     assert _render([_novel(ev)], manage_url="javascript:alert(1)").html.count("href=") == 1
+
+
+def test_wall_time_without_offset_is_read_in_the_events_own_zone() -> None:
+    from novel_events.events import event_start
+
+    berlin = zone("Europe/Berlin")
+    lisbon = event_start({"start": {"dateTime": "2026-12-01T09:00:00", "timeZone": "Europe/Lisbon"}}, berlin)
+    assert lisbon is not None and lisbon[0] == dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
+    local = event_start({"start": {"dateTime": "2026-12-01T09:00:00"}}, berlin)
+    assert local is not None and local[0] == dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
+    bad = event_start({"start": {"dateTime": "2026-12-01T09:00:00", "timeZone": "Nowhere/X"}}, berlin)
+    assert bad is not None and bad[0] == local[0]
