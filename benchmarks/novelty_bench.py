@@ -17,14 +17,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import os
-import platform
 import random
-import subprocess
 import time
 import tracemalloc
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from machine import describe  # benchmarks/ is on sys.path when run as a script
 
 from novel_events.events import CalendarData, CalendarDump
 from novel_events.novelty import NoveltyPrefs, analyze
@@ -233,25 +232,13 @@ def measure(n_events: int, *, repeat: int, baseline_sample: int) -> dict[str, fl
     }
 
 
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()} ({platform.system()})"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="1000,5000,10000,20000")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--baseline-sample", type=int, default=40)
     args = ap.parse_args()
-    print(f"machine: {machine()}; one process, one core; history 365 days + {LOOKAHEAD} days ahead")
+    print(f"machine: {describe()}; one process, one core; history 365 days + {LOOKAHEAD} days ahead")
     print()
     print("| events | upcoming | novel | analyze s | events/s | peak MiB | naive all-pairs s | speed-up |")
     print("|-------:|---------:|------:|----------:|---------:|---------:|------------------:|---------:|")

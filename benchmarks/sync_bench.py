@@ -52,12 +52,10 @@ import datetime as dt  # noqa: E402
 import functools  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import re  # noqa: E402
 import secrets  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 from collections import defaultdict  # noqa: E402
@@ -70,6 +68,7 @@ from typing import Any  # noqa: E402
 import prefect  # noqa: E402
 import prefect.client.base as prefect_client_base  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from machine import describe  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from prefect.client.orchestration import PrefectClient  # noqa: E402
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings  # noqa: E402
 
@@ -452,19 +451,6 @@ def bench_size(backend: str, n: int, args: argparse.Namespace, warn: WarningCoun
 
 # --------------------------------------------------------------------------- output
 
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return (f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, Prefect {prefect.__version__}, "
-            f"SQLAlchemy {sa.__version__}")
-
-
 def table(backend: str, results: list[SizeResult], variant: str) -> None:
     print()
     print(f"### Prefect server on {backend}{variant}")
@@ -550,7 +536,7 @@ def main() -> None:
     flow_schemas()  # imports the flows once; the CLI pays this on every invocation
     schemas_s = time.perf_counter() - t
 
-    print(f"machine: {machine()}")
+    print(f"machine: {describe(f'Prefect {prefect.__version__}', f'SQLAlchemy {sa.__version__}')}")
     print(f"started {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; cold import of the sync path "
           f"{IMPORT_S:.1f}s + flow schemas {schemas_s:.1f}s (paid by each CLI invocation, not in the tables)")
     variants = [f"PARALLEL_WRITES={tasks.reconcile.PARALLEL_WRITES}"]

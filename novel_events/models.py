@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from novel_events.errors import InvalidInput
@@ -65,7 +65,6 @@ class User:
     include_declined: bool = False
     send_when_empty: bool = False
     needs_reconnect: bool = False
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         check_user_id(self.id)
