@@ -130,6 +130,8 @@ def start_worker(api_url: str, pool: str, log: Path, *, limit: int = 4, poll_sec
         "PREFECT_WORKER_PREFETCH_SECONDS": "5",
         # Heartbeats let the zombie automation (`novel-events init`) mark runs of a dead worker Crashed.
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "30"),
+        # Runs ride out a Prefect server restart: 7 retries back off 2, 4, ... 128 s (about 4 minutes).
+        "PREFECT_CLIENT_MAX_RETRIES": os.environ.get("PREFECT_CLIENT_MAX_RETRIES", "7"),
         **(env or {}),
     })
     args = [str(BIN / "prefect"), "worker", "start", "--pool", pool, "--type", "process", "--limit", str(limit)]

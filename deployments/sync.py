@@ -11,5 +11,5 @@ from tasks.reconcile import Report, reconcile
 
 async def sync(settings: Settings, *, dry_run: bool = False) -> Report:
     users = store.users(settings).list()
-    specs = desired(users, settings.work_pool, settings.maintenance_every_minutes)
+    specs = desired(users, settings.work_pool, settings.maintenance_every_minutes, settings.recovery_every_minutes)
     return await reconcile(specs, dry_run=dry_run, schemas=flow_schemas())

@@ -4,6 +4,9 @@
     ├── InvalidInput          bad user/CLI input: one line naming the field and what is accepted
     ├── NotFound              an unknown user or object
     ├── TransientError        retrying later may succeed (timeouts, 429, 5xx, locked DB)
+    │   ├── StoreUnavailable  the store (database) could not be reached or answered with a lock/timeout
+    │   └── OutcomeUnknown    a send whose result cannot be known (the reply to the end of DATA never came):
+    │                         retried at most once, with the same Message-ID
     └── PermanentError        retrying will not help (bad credentials, revoked grant, 400)
         └── ReconnectRequired the user's calendar grant was revoked or expired: reconnect
 """
@@ -47,6 +50,31 @@ class TransientError(NovelEventsError):
 
 def _transient(message: str, retry_after: float | None) -> TransientError:
     return TransientError(message, retry_after=retry_after)
+
+
+class StoreUnavailable(TransientError):
+    """The store could not be reached (connection refused or lost, lock timeout): retry later."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_store_unavailable, (str(self),))
+
+
+def _store_unavailable(message: str) -> StoreUnavailable:
+    return StoreUnavailable(message)
+
+
+class OutcomeUnknown(TransientError):
+    """A message was handed over but the provider's answer never came: it may or may not be delivered.
+
+    Retried at most once (same Message-ID, so a mail client collapses a duplicate), never blindly.
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_outcome_unknown, (str(self),))
+
+
+def _outcome_unknown(message: str) -> OutcomeUnknown:
+    return OutcomeUnknown(message)
 
 
 class PermanentError(NovelEventsError):

@@ -19,6 +19,7 @@ DIGEST_ENTRYPOINT = "flows.digest.digest_flow"  # module path: imported from the
 MAINTENANCE_FLOW = "novel-events-reconcile"
 MAINTENANCE_ENTRYPOINT = "flows.maintenance.reconcile_flow"
 MAINTENANCE_NAME = "maintenance"
+RECOVERY_NAME = "recovery"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,5 +91,23 @@ def maintenance_spec(work_pool: str, every_minutes: int = 5) -> JobSpec:
     )
 
 
-def desired(users: list[User], work_pool: str, maintenance_every_minutes: int = 5) -> list[JobSpec]:
-    return [maintenance_spec(work_pool, maintenance_every_minutes), *(digest_spec(u, work_pool) for u in users)]
+def recovery_spec(work_pool: str, every_minutes: int = 1) -> JobSpec:
+    """The recovery sweep alone, more often than the reconcile: undelivered slots are retried within minutes."""
+    return JobSpec(
+        flow_name=MAINTENANCE_FLOW,
+        name=RECOVERY_NAME,
+        entrypoint=MAINTENANCE_ENTRYPOINT,
+        work_pool=work_pool,
+        cron=(f"*/{every_minutes} * * * *" if every_minutes > 1 else "* * * * *") if every_minutes else None,
+        timezone="UTC",
+        parameters={"reconcile": False},
+        tags=(TAG, "maintenance"),
+        description="Re-runs slots whose digest failed or whose worker died, until delivered or missed. "
+                    "Managed by `novel-events sync`.",
+    )
+
+
+def desired(users: list[User], work_pool: str, maintenance_every_minutes: int = 5,
+            recovery_every_minutes: int = 1) -> list[JobSpec]:
+    return [maintenance_spec(work_pool, maintenance_every_minutes), recovery_spec(work_pool, recovery_every_minutes),
+            *(digest_spec(u, work_pool) for u in users)]

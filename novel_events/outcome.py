@@ -39,3 +39,32 @@ class DigestOutcome:
         data = asdict(self)
         data["result"] = self.result.value
         return data
+
+
+# Failed runs say whether retrying can help; the recovery sweep reads it back.
+PERMANENT_PREFIX = "failed (permanent)"
+TRANSIENT_PREFIX = "failed (will retry)"
+
+
+def _result_text(message: str) -> str:
+    head, sep, rest = (message or "").partition(": ")
+    return rest if sep and head.startswith("user ") else ""
+
+
+def is_sent_message(message: str) -> bool:
+    """A final state message of a run that delivered its digest (see :attr:`DigestOutcome.message`)."""
+    return _result_text(message).startswith(f"{Result.SENT.value}")
+
+
+def is_permanent_message(message: str) -> bool:
+    return _result_text(message).startswith(PERMANENT_PREFIX)
+
+
+def is_in_progress_message(message: str) -> bool:
+    return _result_text(message).startswith(Result.IN_PROGRESS.value)
+
+
+def failure_message(exc: BaseException, *, permanent: bool) -> str:
+    """The state message of a failed digest run: intent first, then the (already redacted) reason."""
+    reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+    return f"{PERMANENT_PREFIX if permanent else TRANSIENT_PREFIX}: {reason}"

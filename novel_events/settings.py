@@ -34,18 +34,36 @@ class Settings(BaseSettings):
     work_pool: str = "novel-events"
     maintenance_every_minutes: int = Field(
         default=5, ge=0, le=59, description="Reconcile + crash-recovery job interval; 0 = unscheduled")
+    recovery_every_minutes: int = Field(
+        default=1, ge=0, le=59, description="Interval of the recovery sweep (undelivered slots); 0 = unscheduled")
     catchup_window: dt.timedelta = dt.timedelta(hours=2)
     send_claim_timeout: dt.timedelta = Field(
-        default=dt.timedelta(minutes=10),
-        description="A slot left 'sending' this long (its sender died mid-send) is re-sent, same Message-ID",
+        default=dt.timedelta(minutes=15),
+        description="A slot left 'sending' this long (its sender died mid-send) is re-sent, same Message-ID; "
+                    "keep it above SMTP_DATA_TIMEOUT",
     )
+    retry_backoff: dt.timedelta = Field(
+        default=dt.timedelta(seconds=60),
+        description="First wait before the recovery sweep re-runs a slot whose run failed transiently or died; "
+                    "doubles per attempt up to RETRY_BACKOFF_MAX, until the catch-up window closes",
+    )
+    retry_backoff_max: dt.timedelta = Field(default=dt.timedelta(minutes=15))
+    pending_timeout: dt.timedelta = Field(
+        default=dt.timedelta(minutes=3),
+        description="A run Pending this long lost its worker while starting: marked Crashed and re-run",
+    )
+    smtp_timeout: float = Field(default=300.0, gt=0, description="Seconds per SMTP command (RFC 5321: 5 min)")
+    smtp_data_timeout: float = Field(
+        default=600.0, gt=0, description="Seconds to wait for the reply to the end of DATA (RFC 5321: 10 min)")
+    sendgrid_timeout: float = Field(default=60.0, gt=0, description="Seconds per SendGrid API request")
     alert_webhook_url: SecretStr | None = None
     alert_email: str | None = None
     unsubscribe_url: str | None = Field(
         default=None, description="Base URL for List-Unsubscribe; '{user_id}' is substituted"
     )
 
-    @field_validator("catchup_window", "send_claim_timeout", mode="before")
+    @field_validator("catchup_window", "send_claim_timeout", "retry_backoff", "retry_backoff_max",
+                     "pending_timeout", mode="before")
     @classmethod
     def _seconds(cls, v: object) -> object:
         """Durations accept plain seconds ("7200") as well as ISO 8601 ("PT2H")."""

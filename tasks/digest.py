@@ -1,7 +1,10 @@
 """The digest's steps as Prefect tasks: thin wrappers around ``novel_events``.
 
-Inputs are plain values (ids, dataclasses), never live clients. Heavy inputs are not hashed
-(``NO_CACHE``); the ledger, not the task cache, is what makes delivery idempotent.
+Only two task runs per digest: ``extract`` (fetch + novelty: retried on its own) and ``deliver``
+(tasks/deliver.py). Loading the user and rendering are plain functions: a task run costs the server
+states, events and logs, and these steps have nothing to retry or cache. Inputs are plain values
+(ids, dataclasses), never live clients; the ledger, not the task cache, makes delivery idempotent;
+results are not persisted (they would hold calendar data).
 """
 
 from __future__ import annotations
@@ -20,15 +23,14 @@ from novel_events.render import RenderedDigest, render_digest
 from novel_events.settings import load_settings
 from novel_events.sources.ics import parse_ics, read_ics
 from tasks import store
-from tasks.retry import honour_retry_after, retry_if_transient
+from tasks.retry import call_retrying, honour_retry_after, retry_if_transient
 
 HISTORY = dt.timedelta(days=365)
 
 
-@task(name="load-user", retries=2, retry_delay_seconds=2, retry_condition_fn=retry_if_transient,
-      cache_policy=NO_CACHE)
-def load_user(user_id: str) -> User:
-    return store.users().get(user_id)
+def load_user(user_id: str, log: Any = None) -> User:
+    """The user's settings; a store outage is ridden out for a minute, then the run fails (and is re-run)."""
+    return call_retrying(lambda: store.users().get(user_id), budget=60.0, log=log)
 
 
 def fetch_dump(user: User, now: dt.datetime, log: Any = None) -> CalendarDump:
@@ -67,28 +69,18 @@ def build_digest(user: User, now: dt.datetime) -> tuple[RenderedDigest, list[Nov
     return render_for(user, novel, now), novel
 
 
-@task(name="fetch-calendar", retries=4, retry_delay_seconds=exponential_backoff(backoff_factor=2),
-      retry_jitter_factor=1.0, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
-def fetch_calendar(user: User, now: dt.datetime) -> CalendarDump:
+@task(name="extract-novel-events", retries=4, retry_delay_seconds=exponential_backoff(backoff_factor=2),
+      retry_jitter_factor=1.0, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
+      persist_result=False)
+def extract(user: User, now: dt.datetime) -> list[NovelEvent]:
+    """Fetch the calendar and pick out the novel events: the one step worth retrying on its own."""
     log = get_run_logger()
     try:
         dump = fetch_dump(user, now, log)
     except Exception as exc:
         honour_retry_after(exc)  # e.g. Google's quotaExceeded: wait for the quota window, don't hammer
         raise
-    log.info(
-        "fetched %d events from %d calendar(s)", sum(len(c.items) for c in dump.calendars), len(dump.calendars)
-    )
-    return dump
-
-
-@task(name="detect-novel", cache_policy=NO_CACHE)
-def detect(dump: CalendarDump, user: User, now: dt.datetime) -> list[NovelEvent]:
     novel = analyze(dump, now=now, prefs=prefs_for(user), user_tz=user.timezone)
-    get_run_logger().info("%d novel event(s) in the next %d days", len(novel), user.lookahead_days)
+    log.info("fetched %d events from %d calendar(s); %d novel in the next %d days",
+             sum(len(c.items) for c in dump.calendars), len(dump.calendars), len(novel), user.lookahead_days)
     return novel
-
-
-@task(name="render-digest", cache_policy=NO_CACHE)
-def render(user: User, novel: list[NovelEvent], now: dt.datetime) -> RenderedDigest:
-    return render_for(user, novel, now)

@@ -1,26 +1,27 @@
-"""Recovery: re-run slots that a crash or a concurrency collision left without a digest.
+"""The recovery sweep: every slot inside its catch-up window ends in a delivered digest, or in ``missed``.
 
-1. Crashes.
-Prefect does not retry a Crashed run. A digest whose worker died mid-send leaves its ledger row
-``sending``; once that claim is older than ``SEND_CLAIM_TIMEOUT`` the maintenance job creates a new
-run of the user's deployment *for the same scheduled time* (so the same slot), which takes the claim
-over and sends again with the same Message-ID. An idempotency key per (user, slot, claim) means a
-sweep never creates two recovery runs for one stuck claim. Slots already past the catch-up window
-are recorded as missed by that run; manual slots cannot be re-created and are only reported.
+Prefect does not retry a Crashed run, and flow-level retries cannot outlive a dead worker or a long
+outage. So the sweep (run every minute by the maintenance deployments) reads the digest runs of recent
+slots that did not complete, and the ledger rows of those slots, and applies the pure plan of
+:mod:`novel_events.recovery`: crash runs stuck Pending (their worker died while starting them, which
+also frees their concurrency lease), copy into the ledger sends it missed, re-run slots whose runs all
+failed transiently or died (backoff doubling per attempt; an idempotency key per attempt, so two
+sweeps never create two runs), and record ``missed`` (emitting ``novel-events.digest.missed`` for the
+alert automation) when the window closed first.
 
-2. Collisions. Each user's deployment runs one run at a time and cancels a colliding one. After an
-outage a worker picks up a user's backlog at once (yesterday's slot, long missed, and today's, still
-within ``CATCHUP_WINDOW``); the second is cancelled while the first records ``missed``. The sweep
-re-creates such cancelled scheduled runs whose slot is still within the window and has no outcome.
+A re-run is a run of the user's deployment *for the same scheduled time*, so it has the same slot,
+the same ledger row and the same Message-ID.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from prefect import get_client, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import (
     FlowFilter,
     FlowFilterName,
@@ -29,100 +30,172 @@ from prefect.client.schemas.filters import (
     FlowRunFilterState,
     FlowRunFilterStateType,
 )
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.sorting import FlowRunSort
+from prefect.events import emit_event
 from prefect.exceptions import ObjectNotFound
-from prefect.states import Scheduled
+from prefect.states import Crashed, Scheduled
 
 from novel_events.jobs import DIGEST_FLOW
+from novel_events.recovery import Action, Decision, Policy, RunView, plan
 from novel_events.settings import Settings, load_settings
 from novel_events.slots import slot_for, slot_time
+from novel_events.store import Delivery, Ledger, Status
 from tasks import store
+
+MARGIN = dt.timedelta(hours=1)  # slots this long past their window are still looked at (to record missed)
+PAGE = 200
+MAX_RUNS = 20_000
+HOLDER_GRACE = dt.timedelta(seconds=60)  # a claim younger than this is a send in progress
+MISSED_EVENT = "novel-events.digest.missed"
+NOT_DONE = [StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.FAILED, StateType.CRASHED,
+            StateType.CANCELLED, StateType.CANCELLING, StateType.PAUSED]
 
 
 @dataclass
 class RecoveryReport:
     rescheduled: list[str] = field(default_factory=list)  # "user slot -> flow run name"
+    settled: list[str] = field(default_factory=list)  # missed / recorded sent / crashed pending
     skipped: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return f"{len(self.rescheduled)} slot(s) re-run, {len(self.skipped)} skipped"
+        return (f"{len(self.rescheduled)} slot(s) re-run, {len(self.settled)} settled, "
+                f"{len(self.skipped)} skipped")
 
 
-COLLISION_MESSAGE = "concurrency limit"
+def policy_for(settings: Settings) -> Policy:
+    return Policy(window=settings.catchup_window, backoff=settings.retry_backoff,
+                  backoff_max=settings.retry_backoff_max, pending_timeout=settings.pending_timeout)
 
 
-async def recover_stuck(settings: Settings) -> RecoveryReport:
-    report = RecoveryReport()
-    await _recover_collisions(settings, report)
-    stuck = store.ledger(settings).stuck(settings.send_claim_timeout)
-    if not stuck:
-        return report
-    async with get_client() as client:
-        for d in stuck:
-            at = slot_time(d.slot)
-            if at is None:
-                report.skipped.append(f"{d.user_id} {d.slot}: manual run, re-run it by hand")
-                continue
+def _view(run: FlowRun) -> RunView | None:
+    params = run.parameters or {}
+    if params.get("manual") or params.get("dry_run") or run.expected_start_time is None:
+        return None
+    state = run.state
+    return RunView(
+        id=str(run.id), user_id=str(params.get("user_id")),
+        slot=slot_for(run.expected_start_time, manual=False, flow_run_id=None),
+        state=state.type.value if state else "SCHEDULED", message=(state.message or "") if state else "",
+        entered=(state.timestamp if state else run.created) or dt.datetime.now(dt.UTC),
+        deployment_id=str(run.deployment_id) if run.deployment_id else None,
+    )
+
+
+async def _recent_runs(client: PrefectClient, since: dt.datetime, until: dt.datetime) -> list[FlowRun]:
+    runs: list[FlowRun] = []
+    while len(runs) < MAX_RUNS:
+        page = await client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[DIGEST_FLOW])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=NOT_DONE)),
+                expected_start_time=FlowRunFilterExpectedStartTime(after_=since, before_=until),  # type: ignore[arg-type]
+            ),
+            sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=PAGE, offset=len(runs),
+        )
+        runs.extend(page)
+        if len(page) < PAGE:
+            break
+    return runs
+
+
+async def _holders(client: PrefectClient, rows: dict[tuple[str, str], Delivery], known: set[str],
+                   now: dt.datetime) -> list[FlowRun]:
+    """Runs holding a claim that the listing did not return (e.g. one that completed as sent)."""
+    out: list[FlowRun] = []
+    for d in rows.values():
+        if d.status is Status.SENDING and d.flow_run_id and d.flow_run_id not in known \
+                and now - d.claimed_at > HOLDER_GRACE:
             try:
-                dep = await client.read_deployment_by_name(f"{DIGEST_FLOW}/user-{d.user_id}")
-            except ObjectNotFound:
-                report.skipped.append(f"{d.user_id} {d.slot}: no deployment (user removed?)")
+                out.append(await client.read_flow_run(UUID(d.flow_run_id)))
+            except (ObjectNotFound, ValueError):
                 continue
-            gcl = dep.global_concurrency_limit
-            if gcl is not None and gcl.active_slots >= gcl.limit:
-                # The dead run still holds the deployment's slot until its lease expires; a run created
-                # now would be cancelled on collision. The next sweep tries again.
-                report.skipped.append(f"{d.user_id} {d.slot}: waiting for the dead run's concurrency lease")
-                continue
-            run = await client.create_flow_run_from_deployment(
-                dep.id, parameters={"user_id": d.user_id}, state=Scheduled(scheduled_time=at),
-                idempotency_key=f"recover:{d.user_id}:{d.slot}:{d.claimed_at.isoformat()}",
-                tags=["recovery"],
-            )
-            report.rescheduled.append(f"{d.user_id} {d.slot} -> {run.name}")
+    return out
+
+
+async def recover(settings: Settings, now: dt.datetime | None = None) -> RecoveryReport:
+    now = now or dt.datetime.now(dt.UTC)
+    since = now - settings.catchup_window - MARGIN
+    ledger = store.ledger(settings)
+    report = RecoveryReport()
+    async with get_client() as client:
+        runs = await _recent_runs(client, since, now)
+        rows = ledger.since(since)
+        runs += await _holders(client, rows, {str(r.id) for r in runs}, now)
+        views = [v for v in map(_view, runs) if v is not None]
+        for decision in plan(views, rows, now, policy_for(settings)):
+            await _apply(client, ledger, decision, report)
     return report
 
 
-async def _recover_collisions(settings: Settings, report: RecoveryReport) -> None:
-    now = dt.datetime.now(dt.UTC)
-    ledger = store.ledger(settings)
-    async with get_client() as client:
-        runs = await client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[DIGEST_FLOW])),
-            flow_run_filter=FlowRunFilter(
-                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.CANCELLED])),
-                expected_start_time=FlowRunFilterExpectedStartTime(
-                    after_=now - settings.catchup_window, before_=now),  # type: ignore[arg-type]
-            ),
-            limit=200,
-        )
-        for run in runs:
-            if run.parameters.get("manual") or run.parameters.get("dry_run") or run.deployment_id is None:
-                continue
-            if COLLISION_MESSAGE not in ((run.state.message if run.state else None) or "").lower():
-                continue
-            user_id = str(run.parameters.get("user_id"))
-            slot = slot_for(run.expected_start_time, manual=False, flow_run_id=None)
-            if ledger.get(user_id, slot) is not None:  # some run of this slot got as far as an outcome
-                continue
-            again = await client.create_flow_run_from_deployment(
-                run.deployment_id, parameters={"user_id": user_id},
-                state=Scheduled(scheduled_time=run.expected_start_time),
-                idempotency_key=f"recover:{user_id}:{slot}:collision", tags=["recovery"],
-            )
-            if again.id != run.id and (again.state is None or not again.state.is_final()):
-                report.rescheduled.append(f"{user_id} {slot} (cancelled on collision) -> {again.name}")
+async def _apply(client: PrefectClient, ledger: Ledger, d: Decision, report: RecoveryReport) -> None:
+    what = f"{d.user_id} {d.slot}"
+    if d.action is Action.CRASH_PENDING and d.run_id:
+        await client.set_flow_run_state(UUID(d.run_id), Crashed(message=f"Recovery sweep: {d.reason}."),
+                                        force=True)
+        report.settled.append(f"{what}: run {d.run_id} crashed ({d.reason})")
+    elif d.action is Action.RECORD_SENT and d.run_id:
+        if ledger.settle_sent(d.user_id, d.slot, d.run_id, "recorded by the recovery sweep"):
+            report.settled.append(f"{what}: recorded sent (run {d.run_id})")
+    elif d.action is Action.MISSED:
+        claim = ledger.claim(d.user_id, d.slot, flow_run_id=None, status=Status.MISSED)
+        if claim.won:
+            ledger.record(d.user_id, d.slot, Status.MISSED, detail=d.reason)
+            emit_event(event=MISSED_EVENT, resource={
+                "prefect.resource.id": f"novel-events.user.{d.user_id}",
+                "prefect.resource.name": d.user_id, "novel-events.slot": d.slot,
+            }, payload={"user_id": d.user_id, "slot": d.slot, "reason": d.reason[:300]})
+            report.settled.append(f"{what}: missed ({d.reason})")
+    elif d.action is Action.RERUN:
+        await _rerun(client, ledger, d, report)
 
 
-@task(name="recover-stuck-slots", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE)
+async def _rerun(client: PrefectClient, ledger: Ledger, d: Decision, report: RecoveryReport) -> None:
+    what = f"{d.user_id} {d.slot}"
+    at = slot_time(d.slot)
+    if at is None:
+        return
+    try:
+        dep = (await client.read_deployment(UUID(d.deployment_id)) if d.deployment_id
+               else await client.read_deployment_by_name(f"{DIGEST_FLOW}/user-{d.user_id}"))
+    except ObjectNotFound:
+        report.skipped.append(f"{what}: no deployment (user removed?)")
+        return
+    if dep.paused:
+        report.skipped.append(f"{what}: the user's digest is paused")
+        return
+    gcl = dep.global_concurrency_limit
+    if gcl is not None and gcl.active_slots >= gcl.limit:
+        # a run of this user still holds the deployment's slot (or its lease has not expired): a run created
+        # now would be cancelled on collision. The next sweep tries again.
+        report.skipped.append(f"{what}: waiting for the user's concurrency slot")
+        return
+    if d.run_id:  # its holder died mid-send: an unknown outcome, re-sent at most once (same Message-ID)
+        ledger.release(d.user_id, d.slot, d.run_id, "the run holding this slot died mid-send")
+    run = await client.create_flow_run_from_deployment(
+        dep.id, parameters={"user_id": d.user_id}, state=Scheduled(scheduled_time=at),
+        idempotency_key=d.idempotency_key, tags=["recovery"],
+    )
+    report.rescheduled.append(f"{what} (attempt {d.attempt}: {d.reason[:120]}) -> {run.name}")
+
+
+# The old entry point, kept for callers and tests.
+async def recover_stuck(settings: Settings) -> RecoveryReport:
+    return await recover(settings)
+
+
+@task(name="recover-undelivered-slots", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE,
+      persist_result=False)
 async def recover_stuck_task() -> RecoveryReport:
-    report = await recover_stuck(load_settings())
+    report = await recover(load_settings())
     log = get_run_logger()
     for line in report.rescheduled:
         log.warning("re-running: %s", line)
+    for line in report.settled:
+        log.warning("settled: %s", line)
     for line in report.skipped:
         log.info("not recovering: %s", line)
     return report
 
 
-__all__ = ["RecoveryReport", "recover_stuck", "recover_stuck_task"]
+__all__ = ["MISSED_EVENT", "RecoveryReport", "recover", "recover_stuck", "recover_stuck_task"]

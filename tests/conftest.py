@@ -44,7 +44,7 @@ def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("novel-home")
     # Tests run the maintenance job by hand: a scheduled one would sync in the middle of a test.
     with environ({"NOVEL_EVENTS_HOME": str(home), "NOVEL_EVENTS_EMAIL_BACKEND": "outbox",
-                  "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0"}):
+                  "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0", "NOVEL_EVENTS_RECOVERY_EVERY_MINUTES": "0"}):
         yield home
 
 

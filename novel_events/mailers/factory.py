@@ -33,7 +33,9 @@ def make_mailer(
     smtp_url: str | _Secret | None = None,
     sendgrid_api_key: str | _Secret | None = None,
     sendgrid_host: str | None = None,
-    timeout: float = 10.0,
+    timeout: float = 300.0,
+    data_timeout: float = 600.0,
+    sendgrid_timeout: float = 60.0,
 ) -> Mailer:
     """Build the configured :class:`Mailer`.
 
@@ -58,12 +60,12 @@ def make_mailer(
             )
         from novel_events.mailers.smtp import SmtpMailer
 
-        return SmtpMailer(url, timeout=timeout)
+        return SmtpMailer(url, timeout=timeout, data_timeout=max(data_timeout, timeout))
     if name == "sendgrid":
         key = _reveal(sendgrid_api_key)
         if not key:
             raise InvalidInput(_FIELD, "backend 'sendgrid' needs NOVEL_EVENTS_SENDGRID_API_KEY")
         from novel_events.mailers.sendgrid_mailer import DEFAULT_HOST, SendGridMailer
 
-        return SendGridMailer(key, host=sendgrid_host or DEFAULT_HOST, timeout=timeout)
+        return SendGridMailer(key, host=sendgrid_host or DEFAULT_HOST, timeout=sendgrid_timeout)
     raise InvalidInput(_FIELD, f"unknown backend {backend!r}; accepted: {', '.join(BACKENDS)}")

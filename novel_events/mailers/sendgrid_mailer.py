@@ -30,7 +30,7 @@ from typing import Any, NoReturn
 import python_http_client.exceptions as http_errors
 import sendgrid
 
-from novel_events.errors import PermanentError, TransientError
+from novel_events.errors import OutcomeUnknown, PermanentError, TransientError
 from novel_events.mailers.base import OutgoingEmail
 
 __all__ = ["DEFAULT_HOST", "RESERVED_HEADERS", "SendGridMailer", "build_payload"]
@@ -171,7 +171,7 @@ class SendGridMailer:
 
     name = "sendgrid"
 
-    def __init__(self, api_key: str, host: str = DEFAULT_HOST, timeout: float = 10) -> None:
+    def __init__(self, api_key: str, host: str = DEFAULT_HOST, timeout: float = 60) -> None:
         if not api_key:
             raise ValueError("a SendGrid API key is required")
         self.host = host.rstrip("/")
@@ -219,6 +219,13 @@ class SendGridMailer:
 
     def _raise_transport(self, exc: Exception) -> NoReturn:
         where = f"SendGrid {self.host}"
+        if isinstance(exc, TimeoutError | ConnectionError | HTTPException):
+            # urllib wraps what fails while connecting and sending in URLError; a bare error comes from
+            # waiting for the answer: the request went out whole and SendGrid may have accepted it.
+            raise OutcomeUnknown(
+                f"{where}: no answer after the request was sent ({type(exc).__name__}); "
+                "the message may have been accepted"
+            ) from exc
         reason: object = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         if isinstance(reason, ssl.SSLCertVerificationError):
             raise PermanentError(f"{where}: TLS certificate verification failed") from exc

@@ -9,6 +9,11 @@ URL forms (credentials percent-encoded; the port is optional)::
 Failures are classified by what retrying can do: connection trouble, timeouts and 4xx replies are
 :class:`TransientError`; 5xx replies, refused credentials, missing server features and TLS
 certificate failures are :class:`PermanentError`. The password never appears in a message or repr.
+
+Timeouts follow RFC 5321 section 4.5.3.2: each command waits ``timeout`` (5 minutes by default), the
+reply to the end of DATA waits ``data_timeout`` (10 minutes), connecting waits ``connect_timeout``.
+Once the message has been handed over (the final ``.`` sent), a lost connection or a missing reply
+means the outcome cannot be known: that is :class:`OutcomeUnknown`, never a certain failure.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from novel_events.errors import InvalidInput, PermanentError, TransientError
+from novel_events.errors import InvalidInput, OutcomeUnknown, PermanentError, TransientError
 from novel_events.mailers.base import OutgoingEmail
 
 __all__ = ["SmtpConfig", "SmtpMailer", "parse_smtp_url"]
@@ -87,15 +92,42 @@ def parse_smtp_url(url: str) -> SmtpConfig:
     )
 
 
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
 class _SMTP(smtplib.SMTP):
-    """Remembers the reply to DATA (it often names the server's queue id)."""
+    """Knows when the message was handed over, waits the RFC's time for the final reply, keeps it.
+
+    The reply to DATA often names the server's queue id.
+    """
 
     last_data_reply: tuple[int, bytes] | None = None
+    handed_over = False  # the terminating "." went out: from here on, the outcome may be unknown
+    data_timeout: float = 600.0
+    command_timeout: float = 300.0
+
+    def connected(self) -> None:
+        if self.sock is not None:
+            self.sock.settimeout(self.command_timeout)
 
     def data(self, msg: bytes | str) -> tuple[int, bytes]:  # type: ignore[override]
-        reply = super().data(msg)
-        self.last_data_reply = reply
-        return reply
+        self.putcmd("data")
+        code, reply = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        body = msg.encode("ascii") if isinstance(msg, str) else msg
+        body = _LEADING_DOT.sub(b"..", body)  # RFC 5321 4.5.2 transparency
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        self.send(body + b".\r\n")
+        self.handed_over = True
+        if self.sock is not None:
+            self.sock.settimeout(self.data_timeout)
+        final = self.getreply()
+        if self.sock is not None:
+            self.sock.settimeout(self.command_timeout)
+        self.last_data_reply = final
+        return final
 
 
 class _SMTP_SSL(_SMTP, smtplib.SMTP_SSL):
@@ -107,13 +139,19 @@ class SmtpMailer:
 
     name = "smtp"
 
-    def __init__(self, url: str, timeout: float = 10.0, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, url: str, timeout: float = 300.0, *, data_timeout: float = 600.0, connect_timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.config = parse_smtp_url(url)
         self.timeout = timeout
+        self.data_timeout = data_timeout
+        self.connect_timeout = min(connect_timeout, timeout)
         self._ssl_context = ssl_context
 
     def __repr__(self) -> str:
-        return f"SmtpMailer(url={self.config.redacted_url()!r}, timeout={self.timeout})"
+        return (f"SmtpMailer(url={self.config.redacted_url()!r}, timeout={self.timeout}, "
+                f"data_timeout={self.data_timeout})")
 
     @property
     def _where(self) -> str:
@@ -124,14 +162,21 @@ class SmtpMailer:
 
     def _connect(self) -> _SMTP:
         cfg = self.config
+        smtp: _SMTP
         if cfg.implicit_tls:
-            return _SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout, context=self._context())
-        return _SMTP(cfg.host, cfg.port, timeout=self.timeout)
+            smtp = _SMTP_SSL(cfg.host, cfg.port, timeout=self.connect_timeout, context=self._context())
+        else:
+            smtp = _SMTP(cfg.host, cfg.port, timeout=self.connect_timeout)
+        smtp.command_timeout = self.timeout
+        smtp.data_timeout = self.data_timeout
+        smtp.connected()
+        return smtp
 
     def send(self, email: OutgoingEmail) -> str:
         message = email.to_mime()
         cfg = self.config
         stage = "connect"
+        smtp: _SMTP | None = None
         try:
             smtp = self._connect()
             try:
@@ -147,6 +192,11 @@ class SmtpMailer:
             finally:
                 _close_quietly(smtp)
         except Exception as exc:
+            if smtp is not None and smtp.handed_over and not isinstance(exc, smtplib.SMTPResponseException):
+                raise OutcomeUnknown(
+                    f"{self._where}: no reply to the end of DATA ({type(exc).__name__}); "
+                    "the message may have been delivered"
+                ) from exc
             self._raise_classified(exc, stage)
         if reply is not None and (match := _QUEUED_AS.search(reply[1])):
             return match.group(1).decode("ascii")

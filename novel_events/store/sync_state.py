@@ -6,6 +6,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from novel_events.store.failures import transient_store
 from novel_events.store.tables import sync_state
 
 
@@ -13,6 +14,7 @@ class SyncStateStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
+    @transient_store
     def get(self, user_id: str, source: str) -> bytes | None:
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -21,6 +23,7 @@ class SyncStateStore:
             ).first()
         return bytes(row[0]) if row else None
 
+    @transient_store
     def put(self, user_id: str, source: str, state: bytes | None) -> None:
         now = dt.datetime.now(dt.UTC)
         with self.engine.begin() as conn:

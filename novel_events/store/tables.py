@@ -34,7 +34,7 @@ deliveries = sa.Table(
     metadata,
     sa.Column("user_id", sa.String(64), primary_key=True),
     sa.Column("slot", sa.String(64), primary_key=True),
-    sa.Column("status", sa.String(16), nullable=False),  # sending | sent | empty | missed | failed
+    sa.Column("status", sa.String(16), nullable=False),  # sending|sent|empty|missed|failed|retry|unknown
     sa.Column("flow_run_id", sa.String(36), nullable=True),
     sa.Column("message_id", sa.String(255), nullable=True),
     sa.Column("provider_id", sa.String(255), nullable=True),
@@ -42,6 +42,8 @@ deliveries = sa.Table(
     sa.Column("detail", sa.String(500), nullable=True),
     sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),  # sends attempted
+    sa.Column("ambiguous", sa.Integer, nullable=False, server_default="0"),  # re-sends after an unknown outcome
 )
 
 # Encrypted (Fernet) incremental-sync state per user: sync tokens + the compact event cache.

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from novel_events.errors import InvalidInput, NotFound
 from novel_events.models import User
 from novel_events.schedules import Schedule
+from novel_events.store.failures import transient_store
 from novel_events.store.tables import sync_state, users
 
 
@@ -80,6 +81,7 @@ class UserStore:
             conn.execute(users.update().where(users.c.id == user.id).values(**_row(user), updated_at=_now()))
             return True
 
+    @transient_store
     def get(self, user_id: str) -> User:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(users).where(users.c.id == user_id)).mappings().first()
@@ -93,11 +95,13 @@ class UserStore:
             if conn.execute(users.delete().where(users.c.id == user_id)).rowcount == 0:
                 raise NotFound(f"unknown user {user_id!r}")
 
+    @transient_store
     def list(self) -> list[User]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(users).order_by(users.c.id)).mappings().all()
         return [_user(r) for r in rows]
 
+    @transient_store
     def set_needs_reconnect(self, user_id: str, value: bool) -> None:
         with self.engine.begin() as conn:
             conn.execute(

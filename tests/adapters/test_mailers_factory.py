@@ -33,7 +33,7 @@ def test_smtp_accepts_secret_str_and_timeout() -> None:
 
 def test_sendgrid_with_host() -> None:
     mailer = make_mailer(
-        "sendgrid", sendgrid_api_key=SecretStr(SECRET), sendgrid_host="http://127.0.0.1:9/", timeout=4
+        "sendgrid", sendgrid_api_key=SecretStr(SECRET), sendgrid_host="http://127.0.0.1:9/", sendgrid_timeout=4
     )
 
     assert isinstance(mailer, SendGridMailer)

@@ -151,7 +151,8 @@ def test_a_refused_write_is_reported_and_the_others_still_happen(initialized: st
     settings = load_settings()
     specs = [
         dataclasses.replace(s, work_pool="no-such-pool") if s.name == f"user-{bad}" else s
-        for s in desired(user_store(settings).list(), settings.work_pool, settings.maintenance_every_minutes)
+        for s in desired(user_store(settings).list(), settings.work_pool, settings.maintenance_every_minutes,
+                         settings.recovery_every_minutes)
     ]
     report = asyncio.run(reconcile(specs, schemas=flow_schemas()))
     assert f"novel-events-digest/user-{good}" in {c.name for c in report.changes if c.action == "created"}
