@@ -5,7 +5,8 @@ that hold a ledger claim) and the ledger rows of those slots. For each (user, sl
 
 - delivered or finally settled in the ledger (sent, empty, missed, permanent failure): nothing;
 - a run still scheduled, late or running: nothing (the zombie automation crashes runs that stop
-  beating); a run *Pending* longer than ``pending_timeout`` lost its worker while starting: crash it;
+  beating); a run *Pending* longer than ``pending_timeout`` lost its worker while starting, one
+  *Running* past the flow's timeout died before its first heartbeat: crash it (frees its lease);
 - a run that completed with "sent" while the ledger still says ``sending`` (the store was down when
   it recorded): record the send, never send again;
 - otherwise every run of the slot ended without a digest (failed transiently, crashed before or after
@@ -71,6 +72,8 @@ class Policy:
     backoff: dt.timedelta = dt.timedelta(seconds=60)
     backoff_max: dt.timedelta = dt.timedelta(minutes=5)
     pending_timeout: dt.timedelta = dt.timedelta(minutes=3)
+    # Running longer than the digest flow's own timeout (30 min): its process died before any heartbeat
+    running_timeout: dt.timedelta = dt.timedelta(minutes=35)
 
     def wait_after(self, attempts: int) -> dt.timedelta:
         """Backoff before attempt ``attempts + 1``: backoff, 2x, 4x ... capped."""
@@ -104,6 +107,10 @@ def _decide(
             out.append(Decision(Action.CRASH_PENDING, user_id, slot, "worker lost while starting the run",
                                 run_id=run.id))
             dead.append(run)
+        elif run.state == "RUNNING" and now - run.entered > policy.running_timeout:
+            out.append(Decision(Action.CRASH_PENDING, user_id, slot, "running past the flow's timeout: its process "
+                                "died", run_id=run.id))
+            dead.append(run)
         elif run.state in ACTIVE:
             return out  # someone is (or will be) working on it
         elif run.state == "COMPLETED":
@@ -126,8 +133,9 @@ def _decide(
     reason = last.message or last.state.lower()
     if now - at > policy.window:
         return [*out, Decision(Action.MISSED, user_id, slot, f"not delivered within the catch-up window: {reason}")]
-    if now - last.entered < policy.wait_after(len(group)):
-        return out
+    collided = last.state == "CANCELLED"  # (on a collision: an operator's cancel returned above)
+    if not collided and now - last.entered < policy.wait_after(len(group)):
+        return out  # a collision is not a failure: its sibling has finished, re-run at once
     holder = delivery.flow_run_id if delivery is not None and delivery.status is Status.SENDING else None
     released = holder if holder in {r.id for r in dead} else None
     if delivery is not None and delivery.status is Status.SENDING and released is None:

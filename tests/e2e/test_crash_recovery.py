@@ -58,6 +58,7 @@ def _until(what: str, check, timeout: float = 120.0) -> None:  # type: ignore[no
 def test_worker_killed_mid_send(initialized: str, session_home: Path, smtp: FakeSmtpServer,
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NOVEL_EVENTS_SEND_CLAIM_TIMEOUT", CLAIM_TIMEOUT)
+    monkeypatch.setenv("NOVEL_EVENTS_RETRY_BACKOFF", "5")
     settings = load_settings()
     uid = unique_id("crash")
     ics = session_home / f"{uid}.ics"
@@ -121,3 +122,46 @@ def test_worker_killed_mid_send(initialized: str, session_home: Path, smtp: Fake
     finally:
         for w in workers:
             w.stop(grace=5)
+
+
+def test_mail_outage_ends_in_one_delivered_digest(initialized: str, session_home: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The relay is down when the slot fires: the run fails (will retry), the sweep re-runs the slot after
+    its backoff, the relay is back by then: one email, and further sweeps leave the slot alone."""
+    monkeypatch.setenv("NOVEL_EVENTS_RETRY_BACKOFF", "3")
+    uid = unique_id("outage")
+    ics = session_home / f"{uid}.ics"
+    ics.write_bytes(build_ics(PEOPLE[1], dt.date.today()))
+    add_user(uid, tz="Europe/Paris", source=f"ics:{ics}")
+    pool = f"outage-{uuid.uuid4().hex[:8]}"
+    dep_id = deploy_on_own_pool(uid, pool)
+    relay = FakeSmtpServer().start()
+    port = relay.port
+    relay.stop()  # the mail server is down
+    env = {"NOVEL_EVENTS_HOME": str(session_home), "NOVEL_EVENTS_EMAIL_BACKEND": "smtp",
+           "NOVEL_EVENTS_SMTP_URL": f"smtp://127.0.0.1:{port}", "NOVEL_EVENTS_SMTP_TIMEOUT": "2"}
+    slot_at = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
+    slot = slot_at.strftime("%Y-%m-%dT%H:%MZ")
+    ledger = Ledger(make_engine(load_settings().store_url))
+    worker = start_worker(initialized, pool, session_home / f"{pool}.log", poll_seconds=1, env=env)
+    back = FakeSmtpServer(port=port)
+    try:
+        first = wait_final(create_scheduled_run(dep_id, uid, slot_at), timeout=240)
+        assert first.state is not None and first.state.type.value == "FAILED"
+        assert "will retry" in (first.state.message or "")
+        d = ledger.get(uid, slot)
+        assert d is not None and d.status is Status.RETRY  # nothing went out, and the ledger knows it
+        back.start()  # the mail server is back
+
+        def delivered() -> bool:
+            asyncio.run(recover_stuck(load_settings()))
+            return (ledger.get(uid, slot) or d).status is Status.SENT
+
+        _until("the re-run to deliver", delivered, timeout=240)
+        assert len(back.messages) == 1
+        assert asyncio.run(recover_stuck(load_settings())).rescheduled == []
+        time.sleep(2)
+        assert len(back.messages) == 1
+    finally:
+        worker.stop(grace=5)
+        back.stop()

@@ -182,7 +182,9 @@ class FakeSmtpServer:
         password: str | None = None,
         tls: TlsFiles | None = None,
         implicit_tls: bool = False,
+        port: int = 0,
     ) -> None:
+        self.requested_port = port  # 0: any free port; a fixed one lets a test stop and restart "the same" relay
         self.username = username
         self.password = password
         self.tls = tls
@@ -218,7 +220,7 @@ class FakeSmtpServer:
         controller = _Controller(
             _Handler(self),
             hostname="127.0.0.1",
-            port=0,
+            port=self.requested_port,
             ssl_context=self.tls.server_context() if self.tls and self.implicit_tls else None,
             ready_timeout=5.0,
             **kwargs,

@@ -53,6 +53,7 @@ def row(status: Status, holder: str = "r1", ambiguous: int = 0) -> Delivery:
     # Pending for longer than pending_timeout: its worker died while starting it
     ([run("r1", "PENDING", 1)], None, 5, [(Action.CRASH_PENDING, 0, "r1"), (Action.RERUN, 2, None)]),
     ([run("r1", "PENDING", 1)], None, 3, []),
+    ([run("r1", "RUNNING", 1)], None, 40, [(Action.CRASH_PENDING, 0, "r1"), (Action.RERUN, 2, None)]),
     # completed as sent while the store was away: record it, never send again
     ([run("r1", "COMPLETED", 1, SENT)], row(Status.SENDING, holder="r1"), 5, [(Action.RECORD_SENT, 0, "r1")]),
     # a collision cancel is retried; an operator's cancel is respected
