@@ -13,7 +13,7 @@ from novel_events.outcome import DigestOutcome, Result, failure_message
 from novel_events.settings import load_settings
 from novel_events.slots import is_missed, slot_for
 from tasks.deliver import deliver, record_missed
-from tasks.digest import extract, load_user, render_for
+from tasks.digest import extract_for, load_user, render_for
 
 FLOW_NAME = "novel-events-digest"
 
@@ -38,7 +38,7 @@ def digest_flow(user_id: str, manual: bool = False, dry_run: bool = False) -> St
             outcome = record_missed(user_id, slot, now, run_id, log)
             return Completed(message=outcome.message, data=outcome.to_json())
         user = load_user(user_id, log)
-        novel = extract(user, now)
+        novel = extract_for(user, slot, now)
         digest = render_for(user, novel, now)
         if dry_run:
             outcome = DigestOutcome(user_id, slot, Result.DRY_RUN, len(novel), detail=digest.subject)

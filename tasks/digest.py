@@ -10,10 +10,11 @@ results are not persisted (they would hold calendar data).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from typing import Any
 
 from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from novel_events.events import CalendarDump, NovelEvent
@@ -24,6 +25,7 @@ from novel_events.settings import load_settings
 from novel_events.sources.ics import parse_ics, read_ics
 from tasks import store
 from tasks.retry import call_retrying, honour_retry_after, retry_if_transient
+from tasks.sealed import SealedPickleSerializer, cache_dir, sealing_available
 
 HISTORY = dt.timedelta(days=365)
 
@@ -69,11 +71,25 @@ def build_digest(user: User, now: dt.datetime) -> tuple[RenderedDigest, list[Nov
     return render_for(user, novel, now), novel
 
 
+def _extract_cache_key(_: Any, params: dict[str, Any]) -> str | None:
+    """Per (user, slot, settings that change the result); manual and dry runs have slots of their own."""
+    user: User = params["user"]
+    slot: str = params["slot"]
+    if slot.startswith("manual:"):
+        return None
+    blob = json.dumps([user.source, user.timezone, user.lookahead_days, repr(prefs_for(user))])
+    return f"extract-{user.id}-{slot.replace(':', '')}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
+
+
 @task(name="extract-novel-events", retries=4, retry_delay_seconds=exponential_backoff(backoff_factor=2),
-      retry_jitter_factor=1.0, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
-      persist_result=False)
-def extract(user: User, now: dt.datetime) -> list[NovelEvent]:
-    """Fetch the calendar and pick out the novel events: the one step worth retrying on its own."""
+      retry_jitter_factor=1.0, retry_condition_fn=retry_if_transient, cache_key_fn=_extract_cache_key,
+      cache_expiration=dt.timedelta(hours=6), persist_result=False, result_serializer=SealedPickleSerializer())
+def extract(user: User, slot: str, now: dt.datetime) -> list[NovelEvent]:
+    """Fetch the calendar and pick out the novel events: the one step worth retrying on its own.
+
+    Cached per (user, slot) when sealing is available (see :func:`extract_for`), so a re-run of a slot
+    after a mail or store outage does not fetch the calendar again.
+    """
     log = get_run_logger()
     try:
         dump = fetch_dump(user, now, log)
@@ -84,3 +100,11 @@ def extract(user: User, now: dt.datetime) -> list[NovelEvent]:
     log.info("fetched %d events from %d calendar(s); %d novel in the next %d days",
              sum(len(c.items) for c in dump.calendars), len(dump.calendars), len(novel), user.lookahead_days)
     return novel
+
+
+def extract_for(user: User, slot: str, now: dt.datetime) -> list[NovelEvent]:
+    """Run ``extract``, cached (sealed, in ``HOME/cache``) when the sealing key can be had."""
+    if slot.startswith("manual:") or not sealing_available():
+        return extract(user, slot, now)
+    cached = extract.with_options(persist_result=True, result_storage=cache_dir(load_settings().home))
+    return cached(user, slot, now)

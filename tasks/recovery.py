@@ -42,6 +42,7 @@ from novel_events.settings import Settings, load_settings
 from novel_events.slots import slot_for, slot_time
 from novel_events.store import Delivery, Ledger, Status
 from tasks import store
+from tasks.sealed import prune
 
 MARGIN = dt.timedelta(hours=1)  # slots this long past their window are still looked at (to record missed)
 PAGE = 200
@@ -187,8 +188,12 @@ async def recover_stuck(settings: Settings) -> RecoveryReport:
 @task(name="recover-undelivered-slots", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE,
       persist_result=False)
 async def recover_stuck_task() -> RecoveryReport:
-    report = await recover(load_settings())
+    settings = load_settings()
+    report = await recover(settings)
     log = get_run_logger()
+    pruned = prune(settings.home, settings.catchup_window + 2 * MARGIN)
+    if pruned:
+        log.info("pruned %d cached extraction(s) past any re-run", pruned)
     for line in report.rescheduled:
         log.warning("re-running: %s", line)
     for line in report.settled:

@@ -127,7 +127,8 @@ def test_worker_killed_mid_send(initialized: str, session_home: Path, smtp: Fake
 def test_mail_outage_ends_in_one_delivered_digest(initialized: str, session_home: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The relay is down when the slot fires: the run fails (will retry), the sweep re-runs the slot after
-    its backoff, the relay is back by then: one email, and further sweeps leave the slot alone."""
+    its backoff, the relay is back by then: one email (from the cached extraction: the calendar is not
+    fetched again), and further sweeps leave the slot alone."""
     monkeypatch.setenv("NOVEL_EVENTS_RETRY_BACKOFF", "3")
     uid = unique_id("outage")
     ics = session_home / f"{uid}.ics"
@@ -151,6 +152,7 @@ def test_mail_outage_ends_in_one_delivered_digest(initialized: str, session_home
         assert "will retry" in (first.state.message or "")
         d = ledger.get(uid, slot)
         assert d is not None and d.status is Status.RETRY  # nothing went out, and the ledger knows it
+        ics.unlink()  # the re-run must not fetch again: its extraction is cached (sealed) per (user, slot)
         back.start()  # the mail server is back
 
         def delivered() -> bool:
