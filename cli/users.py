@@ -137,11 +137,10 @@ def set_(
         changes["include_declined"] = declined
     updated = user.with_changes(**changes)
     typer.echo(f"updated {user_id}" if store.save(updated) else f"{user_id}: nothing changed")
-    if user.source == "google" and updated.source != "google":
-        from tasks.credentials import delete_grant  # no longer needed: keep no credential we don't use
+    from tasks.credentials import forget_unused_grant
 
-        if delete_grant(user_id):
-            typer.echo(f"deleted {user_id}'s stored Google grant")
+    if forget_unused_grant(user, updated):
+        typer.echo(f"deleted {user_id}'s stored Google grant")
 
 
 @app.command("remove")
@@ -151,11 +150,10 @@ def remove(user_id: str = typer.Argument(..., metavar="ID")) -> None:
     store = _users()
     user = store.get(user_id)
     store.remove(user_id)
-    if user.source == "google":
-        from tasks.credentials import delete_grant
+    from tasks.credentials import forget_unused_grant
 
-        if delete_grant(user_id):
-            typer.echo(f"deleted {user_id}'s stored Google grant")
+    if forget_unused_grant(user, None):
+        typer.echo(f"deleted {user_id}'s stored Google grant")
     typer.echo(f"removed {user_id}; run `novel-events sync` to delete its deployment now")
 
 

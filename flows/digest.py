@@ -8,13 +8,14 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
+from novel_events.names import DIGEST_FLOW
 from novel_events.outcome import DigestOutcome, Result
 from novel_events.settings import load_settings
 from novel_events.slots import is_missed, slot_for
 from tasks.deliver import deliver, record_missed
 from tasks.digest import detect, fetch_calendar, load_user, render
 
-FLOW_NAME = "novel-events-digest"
+FLOW_NAME = DIGEST_FLOW
 
 
 def _scheduled_start() -> dt.datetime | None:

@@ -14,10 +14,11 @@ from novel_events.errors import is_transient
 from novel_events.mailers.base import OutgoingEmail
 from novel_events.mailers.factory import make_mailer
 from novel_events.models import User
+from novel_events.names import unsubscribe_url
 from novel_events.outcome import DigestOutcome, Result
 from novel_events.render import RenderedDigest
 from novel_events.settings import load_settings
-from novel_events.slots import message_id
+from novel_events.slots import message_id, slot_time
 from novel_events.store import Status
 from tasks import store
 from tasks.limits import SENDS
@@ -55,7 +56,7 @@ def deliver(
         log.warning("taking over slot %s of %s (earlier attempt failed or died); same Message-ID", slot, user.id)
     headers = {"X-Novel-Events-User": user.id, "X-Novel-Events-Slot": slot}
     if settings.unsubscribe_url:
-        headers["List-Unsubscribe"] = f"<{settings.unsubscribe_url.replace('{user_id}', user.id)}>"
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url(settings.unsubscribe_url, user.id)}>"
     email = OutgoingEmail(
         to=user.email, from_=settings.from_email, subject=digest.subject, html=digest.html, text=digest.text,
         message_id=mid, date=now, headers=headers,
@@ -89,7 +90,7 @@ def _lost(user: User, slot: str, status: Status) -> DigestOutcome:
 @task(name="record-missed", cache_policy=NO_CACHE)
 def record_missed(user_id: str, slot: str, started: dt.datetime, flow_run_id: str | None) -> DigestOutcome:
     ledger = store.ledger()
-    late = started - dt.datetime.strptime(slot, "%Y-%m-%dT%H:%MZ").replace(tzinfo=dt.UTC)
+    late = started - (slot_time(slot) or started)
     detail = f"started {int(late.total_seconds() // 60)} min after its slot (catch-up window exceeded)"
     claim = ledger.claim(user_id, slot, flow_run_id=flow_run_id, status=Status.MISSED)
     if claim.won:

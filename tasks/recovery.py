@@ -33,7 +33,7 @@ from prefect.client.schemas.objects import StateType
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Scheduled
 
-from novel_events.jobs import DIGEST_FLOW
+from novel_events.names import DIGEST_FLOW, user_deployment_full_name
 from novel_events.settings import Settings, load_settings
 from novel_events.slots import slot_for, slot_time
 from tasks import store
@@ -64,7 +64,7 @@ async def recover_stuck(settings: Settings) -> RecoveryReport:
                 report.skipped.append(f"{d.user_id} {d.slot}: manual run, re-run it by hand")
                 continue
             try:
-                dep = await client.read_deployment_by_name(f"{DIGEST_FLOW}/user-{d.user_id}")
+                dep = await client.read_deployment_by_name(user_deployment_full_name(d.user_id))
             except ObjectNotFound:
                 report.skipped.append(f"{d.user_id} {d.slot}: no deployment (user removed?)")
                 continue

@@ -8,7 +8,7 @@ import yaml
 
 from deployments.pool import ENGINE_COMMAND, process_template
 from novel_events.jobs import maintenance_spec
-from tests.conftest import ROOT
+from tests.support.env import ROOT
 
 
 def test_base_job_template_file_is_what_init_applies() -> None:
