@@ -18,6 +18,8 @@ installs (``make install``) are untouched: the repository root is on the path as
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,12 @@ class RoomsBuildHook(BuildHookInterface):
                 if source.is_file() and "__pycache__" not in source.parts and source.suffix != ".pyc":
                     target = f"{PRIVATE_ROOT}/{source.relative_to(root).as_posix()}"
                     build_data["force_include"][str(source)] = target
-        pth = Path(self.directory) / f"{PRIVATE_ROOT}.pth"
-        pth.parent.mkdir(parents=True, exist_ok=True)
+        self._scratch = Path(tempfile.mkdtemp(prefix="novel-events-build-"))
+        pth = self._scratch / f"{PRIVATE_ROOT}.pth"
         pth.write_text(f"{PRIVATE_ROOT}\n", encoding="utf-8")
         build_data["force_include"][str(pth)] = f"{PRIVATE_ROOT}.pth"
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        scratch = getattr(self, "_scratch", None)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)

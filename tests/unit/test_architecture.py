@@ -87,3 +87,35 @@ def test_the_rule_sees_lazy_imports(tmp_path: Path) -> None:
     assert list(absolute_imports(module)) == [(2, "cli.app")]
     assert layer_of("cli.app") == 0 and layer_of("novel_events.jobs") == len(LAYERS) - 1
     assert layer_of("prefect") is None
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_import_cycles_between_our_modules() -> None:
+    """Not even through lazy imports (flows.maintenance and flows.schemas used to import each other)."""
+    modules = {module_name(p): p for p in python_files(*LAYERS)}
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for _, imported in absolute_imports(path):
+            target = next((m for m in (imported, imported.rpartition(".")[0]) if m in modules), None)
+            if target and target != name and not name.startswith(target + "."):  # a package's own __init__
+                graph[name].add(target)
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append([*stack[stack.index(nxt):], node, nxt] if nxt in stack else [node, nxt])
+            elif nxt not in state:
+                visit(nxt, [*stack, node])
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [])
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)

@@ -28,6 +28,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([str(uv), "build", "--wheel", "--no-build-isolation", "--quiet", "--out-dir", str(out)],
                    cwd=ROOT, check=True, timeout=120)
     (built,) = out.glob("novel_events-*.whl")
+    assert not list(out.glob("*.pth"))  # the build leaves nothing of its own next to the wheel
     return built
 
 
