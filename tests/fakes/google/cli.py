@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import threading
 
 from tests.fakes.google.constants import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
@@ -22,6 +23,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
     parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
     args = parser.parse_args(argv)
+    # Ctrl-C / SIGINT stops the server even when started from a background job (which inherits SIGINT
+    # ignored, and Python then installs no KeyboardInterrupt handler); SIGTERM stops it too.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     fake = FakeGoogleCalendar(
         args.dump,
         refresh_token=args.refresh_token,
