@@ -137,10 +137,11 @@ def set_(
         changes["include_declined"] = declined
     updated = user.with_changes(**changes)
     typer.echo(f"updated {user_id}" if store.save(updated) else f"{user_id}: nothing changed")
-    from tasks.credentials import forget_unused_grant
+    if user.source == "google":  # only they can have a grant; spares everyone else the Prefect import
+        from tasks.credentials import forget_unused_grant
 
-    if forget_unused_grant(user, updated):
-        typer.echo(f"deleted {user_id}'s stored Google grant")
+        if forget_unused_grant(user, updated):
+            typer.echo(f"deleted {user_id}'s stored Google grant")
 
 
 @app.command("remove")
@@ -150,10 +151,11 @@ def remove(user_id: str = typer.Argument(..., metavar="ID")) -> None:
     store = _users()
     user = store.get(user_id)
     store.remove(user_id)
-    from tasks.credentials import forget_unused_grant
+    if user.source == "google":
+        from tasks.credentials import forget_unused_grant
 
-    if forget_unused_grant(user, None):
-        typer.echo(f"deleted {user_id}'s stored Google grant")
+        if forget_unused_grant(user, None):
+            typer.echo(f"deleted {user_id}'s stored Google grant")
     typer.echo(f"removed {user_id}; run `novel-events sync` to delete its deployment now")
 
 
