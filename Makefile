@@ -1,19 +1,42 @@
-# Two commands: `make demo` runs the product end to end, `make test` runs every test.
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+# `make demo` runs the product end to end, `make test` runs every test, `make unit` is the one-minute loop.
+# Installs come from the lock files (requirements/*.txt, written by `make lock`), never from a fresh resolve.
+PYTHON   ?= python3
+VENV     := .venv
+BIN      := $(VENV)/bin
+STAMP    := $(VENV)/.installed-stamp
+UV       := $(BIN)/uv
+LOCK     := requirements/lock.txt
+DEV_LOCK := requirements/dev-lock.txt
+PYTEST   := $(BIN)/pytest
 export NOVEL_EVENTS_HOME ?= $(CURDIR)/.novel-events
 
-.PHONY: demo up test lint typecheck check bench install clean
+.PHONY: help install lock lock-upgrade demo up test unit e2e postgres lint typecheck check format wheel bench clean
 
-$(STAMP): pyproject.toml
+help:  ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
+
+# The bootstrap needs only Python: a venv and the uv version the dev lock pins, from PyPI.
+$(UV):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet "$$(grep -E '^uv==' $(DEV_LOCK))"
+
+$(STAMP): $(UV) $(DEV_LOCK) pyproject.toml
+	$(UV) pip sync --quiet --python $(BIN)/python $(DEV_LOCK)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP)  ## .venv with the locked dependencies + the project (editable)
+
+# Re-resolve after a change to pyproject.toml; keeps every pin that still fits (fast, small diffs).
+# The runtime lock is the dev lock's subset, so both install the same versions.
+UV_COMPILE := $(UV) pip compile pyproject.toml --quiet --universal --python-version 3.11 --custom-compile-command "make lock"
+lock: $(UV)  ## re-resolve requirements/*.txt from pyproject.toml (keeps existing pins where possible)
+	$(UV_COMPILE) --extra dev -o $(DEV_LOCK) $(LOCK_FLAGS)
+	$(UV_COMPILE) --constraint $(DEV_LOCK) -o $(LOCK) $(LOCK_FLAGS)
+	@echo "lock: $(LOCK) and $(DEV_LOCK) written; run 'make install'"
+
+lock-upgrade:  ## like lock, but moves every pin to the newest version the bounds allow
+	$(MAKE) lock LOCK_FLAGS=--upgrade
 
 demo: $(STAMP)  ## server + pool + 3 sample users + worker + one digest each, then stops
 	$(BIN)/novel-events demo
@@ -21,13 +44,37 @@ demo: $(STAMP)  ## server + pool + 3 sample users + worker + one digest each, th
 up: $(STAMP)  ## server + worker for real use (Ctrl-C stops)
 	$(BIN)/novel-events up
 
-test: $(STAMP)  ## lint, types, then every test (unit, adapters, flows, e2e)
+test: lint typecheck  ## lint, types, then every test (unit, adapters, PostgreSQL, real Prefect server + worker)
+	$(PYTEST)
+
+unit: $(STAMP)  ## every test that needs no Prefect server and no PostgreSQL (< 60 s)
+	$(PYTEST) -m "not e2e and not postgres" -n auto --timeout=60 -q
+
+e2e: $(STAMP)  ## tests with a real Prefect server and process worker
+	$(PYTEST) -m e2e
+
+postgres: $(STAMP)  ## tests against the local PostgreSQL (127.0.0.1:5432, database test)
+	$(PYTEST) -m postgres
+
+lint: $(STAMP)  ## ruff rules + installed dependencies consistent (pip check)
 	$(BIN)/ruff check .
+	$(UV) pip check --quiet --python $(BIN)/python
+
+typecheck: $(STAMP)  ## mypy on the rooms (config in pyproject.toml)
 	$(BIN)/mypy
-	$(BIN)/pytest
+
+check: lint typecheck unit  ## the pre-commit loop: lint, types, unit tests
+
+format: $(STAMP)  ## ruff format + import sorting (not part of lint yet: see CONTRIBUTING in ARCHITECTURE.md)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --select I --fix .
+
+wheel: $(STAMP)  ## build dist/*.whl (tests/unit/test_packaging.py builds one and checks what it installs)
+	rm -rf dist
+	$(UV) build --wheel --no-build-isolation --quiet --out-dir dist
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sync_bench.py
 
 clean:
-	rm -rf $(VENV) .novel-events .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .novel-events .pytest_cache .mypy_cache .ruff_cache dist

@@ -14,7 +14,7 @@ import random
 import time
 from typing import Any
 
-from machine import describe  # benchmarks/ is on sys.path when run as a script
+from instrument import describe, print_table  # benchmarks/ is on sys.path when run as a script
 
 from novel_events.sources.google import GoogleFetch, UserGrant, fetch_google_calendar, new_state_key
 from tests.fakes.google_calendar import (
@@ -134,17 +134,13 @@ def main() -> None:
         f"Calendar: {total} instances in 3 calendars (+1 holiday calendar, excluded), "
         f"window = {HISTORY.days} days history + {LOOKAHEAD.days} days ahead\n"
     )
-    print(
-        "| digest fetch | API calls | token calls | bytes received (decoded) | bytes on the wire (gzip) "
-        "| full / incremental syncs | events in dump | state blob | time |"
+    print_table(
+        ("digest fetch", "API calls:", "token calls:", "bytes received (decoded):", "bytes on the wire (gzip):",
+         "full / incremental syncs", "events in dump:", "state blob:", "time:"),
+        [(label, r.stats.api_calls, r.stats.token_calls, f"{r.stats.bytes_received:,}", f"{wire:,}",
+          f"{r.stats.full_syncs} / {r.stats.incremental_syncs}", f"{r.stats.events:,}", f"{blob:,}",
+          f"{elapsed * 1000:.0f} ms") for label, r, wire, elapsed, blob in rows],
     )
-    print("|---|---:|---:|---:|---:|---|---:|---:|---:|")
-    for label, r, wire, elapsed, blob in rows:
-        s = r.stats
-        print(
-            f"| {label} | {s.api_calls} | {s.token_calls} | {s.bytes_received:,} | {wire:,} | "
-            f"{s.full_syncs} / {s.incremental_syncs} | {s.events:,} | {blob:,} | {elapsed * 1000:.0f} ms |"
-        )
 
 
 def change(account: Any) -> None:

@@ -23,7 +23,7 @@ import tracemalloc
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from machine import describe  # benchmarks/ is on sys.path when run as a script
+from instrument import best_of, describe, print_table  # benchmarks/ is on sys.path when run as a script
 
 from novel_events.events import CalendarData, CalendarDump
 from novel_events.novelty import NoveltyPrefs, analyze
@@ -206,14 +206,8 @@ def naive_baseline(dump: CalendarDump, *, sample: int) -> tuple[float, int]:
 def measure(n_events: int, *, repeat: int, baseline_sample: int) -> dict[str, float]:
     dump = synthetic_dump(n_events)
     prefs = NoveltyPrefs(lookahead_days=LOOKAHEAD)
-    best = float("inf")
-    found = 0
-    for _ in range(repeat):
-        title_keys.cache_clear()
-        gc.collect()
-        t0 = time.perf_counter()
-        found = len(analyze(dump, now=NOW, prefs=prefs))
-        best = min(best, time.perf_counter() - t0)
+    best, novel = best_of(repeat, lambda: analyze(dump, now=NOW, prefs=prefs), before=title_keys.cache_clear)
+    found = len(novel)
     title_keys.cache_clear()
     gc.collect()
     tracemalloc.start()
@@ -240,15 +234,14 @@ def main() -> None:
     args = ap.parse_args()
     print(f"machine: {describe()}; one process, one core; history 365 days + {LOOKAHEAD} days ahead")
     print()
-    print("| events | upcoming | novel | analyze s | events/s | peak MiB | naive all-pairs s | speed-up |")
-    print("|-------:|---------:|------:|----------:|---------:|---------:|------------------:|---------:|")
+    rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         r = measure(size, repeat=args.repeat, baseline_sample=args.baseline_sample)
-        print(
-            f"| {r['events']:,.0f} | {r['upcoming']:,.0f} | {r['novel']:,.0f} | {r['seconds']:.3f} "
-            f"| {r['events_per_s']:,.0f} | {r['peak_mib']:.1f} | {r['naive_s']:.2f} "
-            f"| {r['naive_s'] / r['seconds']:.0f}x |"
-        )
+        rows.append((f"{r['events']:,.0f}", f"{r['upcoming']:,.0f}", f"{r['novel']:,.0f}", f"{r['seconds']:.3f}",
+                     f"{r['events_per_s']:,.0f}", f"{r['peak_mib']:.1f}", f"{r['naive_s']:.2f}",
+                     f"{r['naive_s'] / r['seconds']:.0f}x"))
+    print_table(("events:", "upcoming:", "novel:", "analyze s:", "events/s:", "peak MiB:", "naive all-pairs s:",
+                 "speed-up:"), rows)
 
 
 if __name__ == "__main__":

@@ -30,15 +30,15 @@ def _fail(message: str, code: int = 2) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors with exit status 2 for bad input, 1 for failures."""
     from pydantic import ValidationError
-    from typer._click import exceptions as cx  # typer >= 0.2x vendors click here
+    from typer.exceptions import TyperException  # public base of the usage errors of the click typer vendors
 
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="novel-events")
         if isinstance(rv, int) and not isinstance(rv, bool):  # typer.Exit(code) is returned, not raised
             return rv
-    except cx.NoArgsIsHelpError:
-        return 0
-    except cx.UsageError as exc:
+    except TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # help was printed; typer itself tests it by name
+            return 0
         return _fail(exc.format_message())
     except typer.Abort:
         return _fail("aborted", 130)

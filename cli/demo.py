@@ -11,6 +11,7 @@ from typing import cast
 
 import typer
 
+from novel_events.names import user_deployment_full_name
 from novel_events.settings import Settings, load_settings
 
 
@@ -121,7 +122,7 @@ def demo(
     with _stack(settings, port=port, worker_limit=4, poll=2.0) as api:
         runs = []
         for uid in ids:
-            fr = cast(FlowRun, run_deployment(name=f"novel-events-digest/user-{uid}",
+            fr = cast(FlowRun, run_deployment(name=user_deployment_full_name(uid),
                                               parameters={"user_id": uid, "manual": True}, timeout=0, tags=["demo"]))
             runs.append(fr.id)
             typer.echo(f"  triggered {fr.name} for {uid}")

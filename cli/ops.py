@@ -12,6 +12,7 @@ import typer
 
 from novel_events.errors import InvalidInput
 from novel_events.models import check_lookahead, check_user_id
+from novel_events.names import user_deployment_full_name
 from novel_events.settings import load_settings
 
 
@@ -67,16 +68,10 @@ def connect(
         grant = grant_from_refresh_token_file(
             refresh_token_file, client_id=settings.google_client_id, client_secret=secret,
             token_uri=settings.google_token_uri)
-    from novel_events.store import SyncStateStore, UserStore
-    from tasks.credentials import save_grant
-    from tasks.store import ready_engine
+    from tasks.credentials import connect_grant
 
-    save_grant(user.id, grant)
-    engine = ready_engine(settings)
-    SyncStateStore(engine).put(user.id, "google", None)  # a new grant may be another account
-    UserStore(engine).set_needs_reconnect(user.id, False)
-    typer.echo(f"connected {user.id}: Google Calendar (read-only); grant stored in Prefect Secret block "
-               f"'novel-events-google-{user.id}'")
+    block = connect_grant(user.id, grant, settings)
+    typer.echo(f"connected {user.id}: Google Calendar (read-only); grant stored in Prefect Secret block '{block}'")
 
 
 def sync(dry_run: bool = typer.Option(False, "--dry-run", help="show what would change, change nothing")) -> None:
@@ -115,10 +110,8 @@ def run(
     from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
-    from novel_events.jobs import DIGEST_FLOW
-
     user = _user(user_id)
-    name = f"{DIGEST_FLOW}/user-{user.id}"
+    name = user_deployment_full_name(user.id)
     fr = cast(FlowRun, run_deployment(
         name=name, parameters={"user_id": user.id, "manual": True, "dry_run": dry_run},
         timeout=timeout if wait else 0, tags=["manual"]))

@@ -137,10 +137,10 @@ def set_(
         changes["include_declined"] = declined
     updated = user.with_changes(**changes)
     typer.echo(f"updated {user_id}" if store.save(updated) else f"{user_id}: nothing changed")
-    if user.source == "google" and updated.source != "google":
-        from tasks.credentials import delete_grant  # no longer needed: keep no credential we don't use
+    if user.source == "google":  # only they can have a grant; spares everyone else the Prefect import
+        from tasks.credentials import forget_unused_grant
 
-        if delete_grant(user_id):
+        if forget_unused_grant(user, updated):
             typer.echo(f"deleted {user_id}'s stored Google grant")
 
 
@@ -152,9 +152,9 @@ def remove(user_id: str = typer.Argument(..., metavar="ID")) -> None:
     user = store.get(user_id)
     store.remove(user_id)
     if user.source == "google":
-        from tasks.credentials import delete_grant
+        from tasks.credentials import forget_unused_grant
 
-        if delete_grant(user_id):
+        if forget_unused_grant(user, None):
             typer.echo(f"deleted {user_id}'s stored Google grant")
     typer.echo(f"removed {user_id}; run `novel-events sync` to delete its deployment now")
 

@@ -41,7 +41,7 @@ from prefect.types import SecretDict
 from pydantic import SecretStr
 
 from novel_events.errors import InvalidInput
-from novel_events.jobs import DIGEST_FLOW, MAINTENANCE_FLOW
+from novel_events.names import DIGEST_FLOW, MAINTENANCE_FLOW
 from novel_events.settings import Settings
 
 BLOCK_NAME = "novel-events-alerts"

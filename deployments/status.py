@@ -15,7 +15,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.sorting import FlowRunSort
 
-from novel_events.jobs import DIGEST_FLOW
+from novel_events.names import DIGEST_FLOW
 from novel_events.settings import Settings
 from tasks import store
 

@@ -9,13 +9,14 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
 from novel_events.errors import PermanentError
+from novel_events.names import DIGEST_FLOW
 from novel_events.outcome import DigestOutcome, Result, failure_message
 from novel_events.settings import load_settings
 from novel_events.slots import is_missed, slot_for
 from tasks.deliver import deliver, record_missed
 from tasks.digest import extract_for, load_user, render_for
 
-FLOW_NAME = "novel-events-digest"
+FLOW_NAME = DIGEST_FLOW
 
 
 def _scheduled_start() -> dt.datetime | None:

@@ -1,4 +1,4 @@
-"""Calendar data as every source hands it over: the dump format of DESIGN.md.
+"""Calendar data as every source hands it over: the dump format of docs/DESIGN.md.
 
 Every source (Google, iCal) produces :class:`CalendarDump`: a user time zone and calendars whose
 ``items`` are Calendar API v3 Event resources as ``events.list(singleEvents=true)`` returns them

@@ -12,14 +12,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from novel_events.models import User
+from novel_events.names import (
+    DIGEST_FLOW,
+    MAINTENANCE_DEPLOYMENT,
+    MAINTENANCE_FLOW,
+    RECOVERY_DEPLOYMENT,
+    TAG,
+    user_deployment,
+    user_tag,
+)
 
-TAG = "novel-events"
-DIGEST_FLOW = "novel-events-digest"
 DIGEST_ENTRYPOINT = "flows.digest.digest_flow"  # module path: imported from the installed package
-MAINTENANCE_FLOW = "novel-events-reconcile"
 MAINTENANCE_ENTRYPOINT = "flows.maintenance.reconcile_flow"
-MAINTENANCE_NAME = "maintenance"
-RECOVERY_NAME = "recovery"
+MAINTENANCE_NAME = MAINTENANCE_DEPLOYMENT
+RECOVERY_NAME = RECOVERY_DEPLOYMENT
+
+__all__ = ["DIGEST_FLOW", "MAINTENANCE_FLOW", "TAG", "JobSpec", "desired", "digest_spec", "maintenance_spec",
+           "recovery_spec"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +73,13 @@ class JobSpec:
 def digest_spec(user: User, work_pool: str) -> JobSpec:
     return JobSpec(
         flow_name=DIGEST_FLOW,
-        name=f"user-{user.id}",
+        name=user_deployment(user.id),
         entrypoint=DIGEST_ENTRYPOINT,
         work_pool=work_pool,
         cron=user.schedule.cron,
         timezone=user.timezone,
         parameters={"user_id": user.id},
-        tags=(TAG, f"user:{user.id}"),
+        tags=(TAG, user_tag(user.id)),
         paused=not user.enabled,
         description=f"Digest for {user.id}, {user.schedule.describe()}. Managed by `novel-events sync`.",
     )

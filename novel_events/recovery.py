@@ -130,10 +130,10 @@ def _decide(
         return out  # an operator cancelled it: respect that
     at = slot_time(slot)
     assert at is not None
-    reason = last.message or last.state.lower()
+    collided = last.state == "CANCELLED"  # (on a collision: an operator's cancel returned above)
+    reason = "cancelled on collision" if collided else (last.message or last.state.lower())
     if now - at > policy.window:
         return [*out, Decision(Action.MISSED, user_id, slot, f"not delivered within the catch-up window: {reason}")]
-    collided = last.state == "CANCELLED"  # (on a collision: an operator's cancel returned above)
     if not collided and now - last.entered < policy.wait_after(len(group)):
         return out  # a collision is not a failure: its sibling has finished, re-run at once
     holder = delivery.flow_run_id if delivery is not None and delivery.status is Status.SENDING else None

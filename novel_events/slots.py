@@ -9,20 +9,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+SLOT_FORMAT = "%Y-%m-%dT%H:%MZ"  # a scheduled slot: its minute in UTC
+MANUAL_PREFIX = "manual:"
+
 
 def slot_for(scheduled_start: dt.datetime | None, *, manual: bool, flow_run_id: str | None) -> str:
     if manual or scheduled_start is None:
-        return f"manual:{flow_run_id or 'local'}"
+        return f"{MANUAL_PREFIX}{flow_run_id or 'local'}"
     # via the timestamp: also turns a Pendulum/whenever datetime from Prefect into a plain one
     t = dt.datetime.fromtimestamp(int(scheduled_start.timestamp()) // 60 * 60, dt.UTC)
-    return t.strftime("%Y-%m-%dT%H:%MZ")
+    return t.strftime(SLOT_FORMAT)
 
 
 def slot_time(slot: str) -> dt.datetime | None:
     """The scheduled minute of a scheduled slot; None for a manual one."""
-    if slot.startswith("manual:"):
+    if slot.startswith(MANUAL_PREFIX):
         return None
-    return dt.datetime.strptime(slot, "%Y-%m-%dT%H:%MZ").replace(tzinfo=dt.UTC)
+    return dt.datetime.strptime(slot, SLOT_FORMAT).replace(tzinfo=dt.UTC)
 
 
 def is_missed(slot: str, started: dt.datetime, window: dt.timedelta) -> bool:

@@ -1,7 +1,10 @@
 """Where secrets live: Prefect ``Secret`` blocks (encrypted at rest by the Prefect server).
 
 - ``novel-events-google-<user_id>``: the user's Google grant (refresh token + the OAuth client it
-  belongs to) as JSON. Written by ``novel-events connect``, read by the fetch task, never logged.
+  belongs to) as JSON. Written by ``novel-events connect`` (:func:`connect_grant`), read by the fetch
+  task, deleted when the user leaves Google (:func:`forget_unused_grant`), never logged.
+
+This module is the one API for stored credentials: callers (CLI, web) never touch the blocks.
 - ``novel-events-state-key``: the Fernet key that encrypts each user's incremental-sync state in the
   store. Created by ``novel-events init``.
 Set ``PREFECT_SERVER_ENCRYPTION_KEY`` on the server in production so block data is encrypted with a
@@ -17,14 +20,13 @@ from typing import Any
 from prefect.blocks.system import Secret
 
 from novel_events.errors import ReconnectRequired
+from novel_events.models import User
+from novel_events.names import STATE_KEY_BLOCK, grant_block_name
+from novel_events.settings import Settings, load_settings
 from novel_events.sources.google_auth import Grant, ServiceAccountGrant, UserGrant
 from novel_events.sources.google_sync import new_state_key
 
-STATE_KEY_BLOCK = "novel-events-state-key"
-
-
-def grant_block_name(user_id: str) -> str:
-    return f"novel-events-google-{user_id}"
+__all__ = ["STATE_KEY_BLOCK", "grant_block_name"]
 
 
 def save_grant(user_id: str, grant: Grant) -> None:
@@ -57,6 +59,32 @@ def delete_grant(user_id: str) -> bool:
     except Exception:
         return False
     return True
+
+
+def connect_grant(user_id: str, grant: Grant, settings: Settings | None = None) -> str:
+    """Store a freshly obtained grant for ``user_id`` and start its sync afresh; returns the block name.
+
+    A new grant may belong to another Google account: the incremental-sync state is dropped and the
+    user's "reconnect required" flag cleared. The one call the CLI (and the web app) make to connect.
+    """
+    from novel_events.store import SyncStateStore, UserStore
+    from tasks.store import ready_engine
+
+    save_grant(user_id, grant)
+    engine = ready_engine(settings or load_settings())
+    SyncStateStore(engine).put(user_id, "google", None)
+    UserStore(engine).set_needs_reconnect(user_id, False)
+    return grant_block_name(user_id)
+
+
+def forget_unused_grant(before: User, after: User | None) -> bool:
+    """Delete ``before``'s Google grant when the user was removed (``after`` None) or left Google.
+
+    We keep no credential we do not use. True when a stored grant was deleted.
+    """
+    if before.source != "google" or (after is not None and after.source == "google"):
+        return False
+    return delete_grant(before.id)
 
 
 def ensure_state_key() -> str:

@@ -27,6 +27,7 @@ from novel_events.errors import OutcomeUnknown, PermanentError
 from novel_events.mailers.base import Mailer, OutgoingEmail
 from novel_events.mailers.factory import make_mailer
 from novel_events.models import User
+from novel_events.names import unsubscribe_url
 from novel_events.outcome import DigestOutcome, Result
 from novel_events.render import RenderedDigest
 from novel_events.settings import Settings, load_settings
@@ -83,7 +84,7 @@ def deliver(
         log.info("slot %s of %s: retrying after a failed attempt", slot, user.id)
     headers = {"X-Novel-Events-User": user.id, "X-Novel-Events-Slot": slot}
     if settings.unsubscribe_url:
-        headers["List-Unsubscribe"] = f"<{settings.unsubscribe_url.replace('{user_id}', user.id)}>"
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url(settings.unsubscribe_url, user.id)}>"
     email = OutgoingEmail(
         to=user.email, from_=settings.from_email, subject=digest.subject, html=digest.html, text=digest.text,
         message_id=mid, date=now, headers=headers,
@@ -146,8 +147,7 @@ def record_missed(user_id: str, slot: str, started: dt.datetime, flow_run_id: st
                   log: Any = None) -> DigestOutcome:
     """A run that starts past the catch-up window: record the slot missed, send nothing."""
     ledger = store.ledger()
-    at = slot_time(slot)
-    late = started - at if at else dt.timedelta(0)
+    late = started - (slot_time(slot) or started)
     detail = f"started {int(late.total_seconds() // 60)} min after its slot (catch-up window exceeded)"
     claim = call_retrying(lambda: ledger.claim(user_id, slot, flow_run_id=flow_run_id, status=Status.MISSED),
                           budget=CLAIM_BUDGET, log=log)

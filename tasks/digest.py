@@ -19,6 +19,7 @@ from prefect.tasks import exponential_backoff
 
 from novel_events.events import CalendarDump, NovelEvent
 from novel_events.models import User
+from novel_events.names import unsubscribe_url
 from novel_events.novelty import NoveltyPrefs, analyze
 from novel_events.render import RenderedDigest, render_digest
 from novel_events.settings import load_settings
@@ -58,7 +59,7 @@ def prefs_for(user: User) -> NoveltyPrefs:
 
 def render_for(user: User, novel: list[NovelEvent], now: dt.datetime) -> RenderedDigest:
     settings = load_settings()
-    manage = settings.unsubscribe_url.replace("{user_id}", user.id) if settings.unsubscribe_url else None
+    manage = unsubscribe_url(settings.unsubscribe_url, user.id)
     return render_digest(
         novel, user_id=user.id, tz_name=user.timezone, lookahead_days=user.lookahead_days,
         schedule_text=user.schedule.describe(), generated_at=now, manage_url=manage,

@@ -1,15 +1,16 @@
-"""Make Prefect match the desired :class:`JobSpec`\\ s: create, update, pause, resume, delete.
+"""Make Prefect match the desired :class:`JobSpec`\\ s: read what Prefect has, plan, apply.
 
-Only deployments tagged ``novel-events`` are managed. A spec whose Prefect twin already matches is
-not written at all, so a no-op sync makes no writes and a one-user change writes one deployment.
+The decisions are a pure function (``novel_events/reconcile_plan.py``); this module only reads
+deployments into snapshots and carries the plan out. Only deployments tagged ``novel-events`` are
+managed. A spec whose Prefect twin already matches is not written at all, so a no-op sync makes no
+writes and a one-user change writes one deployment.
 Prefect's ``create_deployment`` is an upsert that replaces every field: we always send every field.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -21,38 +22,16 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTag
 from prefect.client.schemas.objects import ConcurrencyLimitStrategy, ConcurrencyOptions
 from prefect.client.schemas.responses import DeploymentResponse
 from prefect.client.schemas.schedules import CronSchedule
+from prefect.exceptions import ObjectNotFound
 
-from novel_events.jobs import TAG, JobSpec
+from novel_events.jobs import JobSpec
+from novel_events.names import TAG
+from novel_events.reconcile_plan import Action, Change, Deployed, Plan, Report, Step, plan
 
 PAGE = 200
 # Two writers: on a SQLite-backed server more parallel upserts only add "database is locked" retries
 # (measured, docs/sync-benchmark.md); on PostgreSQL the server's CPU is the limit either way.
 PARALLEL_WRITES = 2
-
-
-@dataclass
-class Change:
-    action: str  # created | updated | paused | resumed | deleted
-    name: str
-    detail: str = ""
-
-
-@dataclass
-class Report:
-    changes: list[Change] = field(default_factory=list)
-    unchanged: int = 0
-    dry_run: bool = False
-    failed: list[Change] = field(default_factory=list)  # writes the server refused; the next sync retries
-
-    def count(self, action: str) -> int:
-        return sum(1 for c in self.changes if c.action == action)
-
-    def summary(self) -> str:
-        parts = [f"{self.count(a)} {a}" for a in ("created", "updated", "paused", "resumed", "deleted")]
-        verb = "would change" if self.dry_run else "changed"
-        head = "nothing to do, " if not self.changes and not self.failed else ""
-        tail = f", {len(self.failed)} FAILED (run sync again)" if self.failed else ""
-        return f"{head}{', '.join(parts)}, {self.unchanged} unchanged ({verb} {len(self.changes)}){tail}"
 
 
 def actual_comparable(d: DeploymentResponse) -> dict[str, Any]:
@@ -99,15 +78,7 @@ async def read_managed(client: PrefectClient, flow_names: list[str]) -> dict[str
         offset += PAGE
 
 
-def _diff(spec: JobSpec, have: DeploymentResponse, schema: dict[str, Any] | None) -> list[str]:
-    want, got = spec.comparable(), actual_comparable(have)
-    changed = [k for k in want if want[k] != got[k]]
-    if schema is not None and have.parameter_openapi_schema != schema:
-        changed.append("parameter schema")  # the flow's signature changed: the run form/validation must follow
-    return changed
-
-
-async def _upsert(client: PrefectClient, spec: JobSpec, flow_id: UUID, schema: dict[str, Any] | None) -> None:
+async def upsert(client: PrefectClient, spec: JobSpec, flow_id: UUID, schema: dict[str, Any] | None) -> None:
     schedules = (
         [DeploymentScheduleCreate(schedule=CronSchedule(cron=spec.cron, timezone=spec.timezone), active=True)]
         if spec.cron
@@ -136,6 +107,53 @@ async def _upsert(client: PrefectClient, spec: JobSpec, flow_id: UUID, schema: d
     )
 
 
+def snapshot(full_name: str, d: DeploymentResponse) -> Deployed:
+    return Deployed(full_name, str(d.id), actual_comparable(d), d.parameter_openapi_schema)
+
+
+async def apply(client: PrefectClient, steps: Sequence[Step], schemas: Mapping[str, dict[str, Any]]) -> Report:
+    """Carry out ``steps`` (at most ``PARALLEL_WRITES`` at a time); a refused write is reported, not raised."""
+    report = Report()
+    flow_ids = {name: await client.create_flow_from_name(name)
+                for name in sorted({s.spec.flow_name for s in steps if s.spec and s.action is not Action.DELETE})}
+    gate = asyncio.Semaphore(PARALLEL_WRITES)
+
+    async def one(step: Step) -> None:
+        async with gate:
+            try:
+                if step.action is Action.DELETE:
+                    assert step.deployed is not None
+                    await client.delete_deployment(UUID(step.deployed.id))
+                elif step.action in (Action.PAUSE, Action.RESUME):
+                    assert step.deployed is not None
+                    deployment_id = UUID(step.deployed.id)
+                    await (client.pause_deployment(deployment_id) if step.action is Action.PAUSE
+                           else client.resume_deployment(deployment_id))
+                else:
+                    assert step.spec is not None
+                    spec = step.spec
+                    await upsert(client, spec, flow_ids[spec.flow_name], schemas.get(spec.flow_name))
+            except Exception as exc:
+                report.failed.append(Change("failed", step.name, f"{step.action.value}: {type(exc).__name__}"))
+            else:
+                report.changes.append(Change(step.action.value, step.name, step.detail))
+
+    await asyncio.gather(*(one(s) for s in steps))
+    order = {s.name: i for i, s in enumerate(steps)}
+    report.changes.sort(key=lambda c: order.get(c.name, 0))
+    return report
+
+
+async def _run(
+    client: PrefectClient | None,
+    work: Callable[[PrefectClient], Awaitable[Report]],
+) -> Report:
+    if client is not None:
+        return await work(client)
+    async with get_client() as own:
+        return await work(own)
+
+
 async def reconcile(
     specs: list[JobSpec],
     *,
@@ -143,65 +161,61 @@ async def reconcile(
     schemas: dict[str, dict[str, Any]] | None = None,
     client: PrefectClient | None = None,
 ) -> Report:
-    """Apply ``specs``; ``schemas`` maps flow name -> parameter OpenAPI schema for the UI's run form."""
-    if client is None:
-        async with get_client() as own:
-            return await reconcile(specs, dry_run=dry_run, schemas=schemas, client=own)
-    flow_names = sorted({s.flow_name for s in specs})
-    existing = await read_managed(client, flow_names)
-    report = Report(dry_run=dry_run)
-    writes: list[tuple[JobSpec, Change]] = []
-    wanted = {s.full_name for s in specs}
-    for spec in specs:
-        have = existing.get(spec.full_name)
-        if have is None:
-            writes.append((spec, Change("created", spec.full_name, spec.cron or "")))
-            continue
-        changed = _diff(spec, have, (schemas or {}).get(spec.flow_name))
-        if not changed:
-            report.unchanged += 1
-        elif changed == ["paused"]:
-            writes.append((spec, Change("paused" if spec.paused else "resumed", spec.full_name)))
-        else:
-            writes.append((spec, Change("updated", spec.full_name, ", ".join(changed))))
-    deletes = [(name, d) for name, d in sorted(existing.items()) if name not in wanted]
-    planned = [c for _, c in writes] + [Change("deleted", name) for name, _ in deletes]
-    if dry_run or not planned:
-        report.changes = planned
-        return report
-    flow_ids = {name: await client.create_flow_from_name(name) for name in {s.flow_name for s, _ in writes}}
-    gate = asyncio.Semaphore(PARALLEL_WRITES)
+    """Make every managed deployment match ``specs`` (deleting the ones no spec names).
 
-    async def attempt(change: Change, operation: Callable[[], Awaitable[None]]) -> None:
-        """One write; a refusal is reported, not raised, so the other writes still happen."""
-        async with gate:
-            try:
-                await operation()
-            except Exception as exc:
-                report.failed.append(Change("failed", change.name, f"{change.action}: {type(exc).__name__}"))
-            else:
-                report.changes.append(change)
+    ``schemas`` maps flow name -> parameter OpenAPI schema for the UI's run form.
+    """
+    async def work(c: PrefectClient) -> Report:
+        existing = await read_managed(c, sorted({s.flow_name for s in specs}))
+        todo = plan(specs, {name: snapshot(name, d) for name, d in existing.items()}, schemas)
+        return await _finish(c, todo, schemas or {}, dry_run)
 
-    def write(spec: JobSpec, change: Change) -> Callable[[], Awaitable[None]]:
-        async def run() -> None:
-            if change.action in {"paused", "resumed"}:
-                d = existing[spec.full_name]
-                await (client.pause_deployment(d.id) if spec.paused else client.resume_deployment(d.id))
-            else:
-                await _upsert(client, spec, flow_ids[spec.flow_name], (schemas or {}).get(spec.flow_name))
-        return run
+    return await _run(client, work)
 
-    def delete(d: DeploymentResponse) -> Callable[[], Awaitable[None]]:
-        async def run() -> None:
-            await client.delete_deployment(d.id)
-        return run
 
-    await asyncio.gather(
-        *(attempt(c, write(s, c)) for s, c in writes),
-        *(attempt(Change("deleted", name), delete(d)) for name, d in deletes),
-    )
-    order = {c.name: i for i, c in enumerate(planned)}
-    report.changes.sort(key=lambda c: order.get(c.name, 0))
+async def reconcile_one(
+    spec: JobSpec,
+    *,
+    dry_run: bool = False,
+    schemas: dict[str, dict[str, Any]] | None = None,
+    client: PrefectClient | None = None,
+) -> Report:
+    """Make one deployment match ``spec`` (create, update, pause or resume it); touches no other.
+
+    For a web request or a CLI command that changed one user: ``reconcile_one(digest_spec(user, pool))``.
+    A removed user's deployment: :func:`delete_one`.
+    """
+    async def work(c: PrefectClient) -> Report:
+        try:
+            have = {spec.full_name: snapshot(spec.full_name, await c.read_deployment_by_name(spec.full_name))}
+        except ObjectNotFound:
+            have = {}
+        todo = plan([spec], have, schemas, delete_unwanted=False)
+        return await _finish(c, todo, schemas or {}, dry_run)
+
+    return await _run(client, work)
+
+
+async def delete_one(full_name: str, *, dry_run: bool = False, client: PrefectClient | None = None) -> Report:
+    """Delete one managed deployment (``flow/deployment``) if it exists; its scheduled runs go with it."""
+    async def work(c: PrefectClient) -> Report:
+        try:
+            d = await c.read_deployment_by_name(full_name)
+        except ObjectNotFound:
+            return Report(dry_run=dry_run)
+        if TAG not in d.tags:  # not ours to delete
+            return Report(dry_run=dry_run)
+        todo = plan([], {full_name: snapshot(full_name, d)})
+        return await _finish(c, todo, {}, dry_run)
+
+    return await _run(client, work)
+
+
+async def _finish(client: PrefectClient, todo: Plan, schemas: Mapping[str, dict[str, Any]], dry_run: bool) -> Report:
+    if dry_run or not todo:
+        return Report([Change(s.action.value, s.name, s.detail) for s in todo.steps], todo.unchanged, dry_run)
+    report = await apply(client, todo.steps, schemas)
+    report.unchanged = todo.unchanged
     return report
 
 
@@ -210,3 +224,6 @@ async def reconcile_task(specs: list[JobSpec], schemas: dict[str, dict[str, Any]
     report = await reconcile(specs, schemas=schemas)
     get_run_logger().info("reconcile: %s", report.summary())
     return report
+
+
+__all__ = ["Change", "Report", "apply", "delete_one", "reconcile", "reconcile_one", "reconcile_task", "upsert"]

@@ -36,7 +36,7 @@ from prefect.events import emit_event
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Crashed, Scheduled
 
-from novel_events.jobs import DIGEST_FLOW
+from novel_events.names import DIGEST_FLOW, user_deployment_full_name
 from novel_events.recovery import Action, Decision, Policy, RunView, plan
 from novel_events.settings import Settings, load_settings
 from novel_events.slots import slot_for, slot_time
@@ -158,7 +158,7 @@ async def _rerun(client: PrefectClient, ledger: Ledger, d: Decision, report: Rec
         return
     try:
         dep = (await client.read_deployment(UUID(d.deployment_id)) if d.deployment_id
-               else await client.read_deployment_by_name(f"{DIGEST_FLOW}/user-{d.user_id}"))
+               else await client.read_deployment_by_name(user_deployment_full_name(d.user_id)))
     except ObjectNotFound:
         report.skipped.append(f"{what}: no deployment (user removed?)")
         return

@@ -1,41 +1,53 @@
 """Shared fixtures: one real ``prefect server start`` per session, one process worker, one state dir.
 
-Tests isolate by unique user ids, never by restarting servers.
+Tests isolate by unique user ids, never by restarting servers. Helpers live in tests/support/ (import
+them from there, never from a conftest). Markers are applied here, so a new test cannot forget them:
+``e2e`` for tests under tests/e2e/ and tests/flows/ or using the Prefect server fixtures, ``postgres``
+for tests using the ``postgres_url`` fixture. ``make unit`` runs the rest.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.env import HEARTBEAT_SECONDS, ROOT, environ, strip_foreign_environment, unique_id
+
+# Before anything reads settings: a clean environment whatever the developer's shell exports, and a
+# private PREFECT_HOME so no profile (~/.prefect/profiles.toml may set PREFECT_API_URL) leaks in.
+STRIPPED = strip_foreign_environment()
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="novel-events-tests-prefect-")
+os.environ["NOVEL_EVENTS_HOME"] = tempfile.mkdtemp(prefix="novel-events-tests-home-")
+
+__all__ = ["HEARTBEAT_SECONDS", "ROOT", "environ", "unique_id"]  # for older imports; use tests.support
+
+SERVER_FIXTURES = frozenset({"prefect_api", "initialized", "worker"})
+E2E_DIRS = ("e2e", "flows")
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-HEARTBEAT_SECONDS = 30  # Prefect's minimum; workers started by tests beat this often
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).parent
+    for item in items:
+        try:
+            top = item.path.relative_to(tests_dir).parts[0]
+        except ValueError:
+            top = ""
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if top in E2E_DIRS or fixtures & SERVER_FIXTURES:
+            item.add_marker(pytest.mark.e2e)
+        if "postgres_url" in fixtures:
+            item.add_marker(pytest.mark.postgres)
 
 
-@contextmanager
-def environ(updates: dict[str, str]) -> Iterator[None]:
-    """Set process environment variables (read by settings and inherited by child processes)."""
-    old = {k: os.environ.get(k) for k in updates}
-    os.environ.update(updates)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def unique_id(prefix: str = "u") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The local PostgreSQL (trust auth, database ``test``); tests using it are marked ``postgres``."""
+    return POSTGRES_URL
 
 
 @pytest.fixture(scope="session")

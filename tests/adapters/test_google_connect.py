@@ -23,13 +23,13 @@ from novel_events.sources.google_connect import (
     connect_with_client_secrets,
     grant_from_refresh_token_file,
 )
-from tests.adapters.conftest import TIME_MAX, TIME_MIN, GoogleUser, basic_dump
 from tests.fakes.google_calendar import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     READONLY_SCOPE,
     FakeGoogleCalendar,
 )
+from tests.support.google import TIME_MAX, TIME_MIN, GoogleUser, basic_dump
 
 BROWSER = "novel-events-test-consent"
 

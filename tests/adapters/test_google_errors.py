@@ -12,8 +12,8 @@ import pytest
 
 from novel_events.errors import PermanentError, ReconnectRequired, TransientError, is_transient
 from novel_events.sources.google import UserGrant
-from tests.adapters.conftest import WORK, GoogleUser
 from tests.fakes.google_calendar import DEFAULT_CLIENT_ID, Fault
+from tests.support.google import WORK, GoogleUser
 
 EVENTS = "/events"
 CLOCK = 60 * 28_333_334 + 45.0  # 45 s past a minute

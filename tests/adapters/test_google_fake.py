@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.adapters.conftest import PRIMARY, GoogleUser
 from tests.fakes.google_calendar import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from tests.support.google import PRIMARY, GoogleUser
 
 ROOT = Path(__file__).resolve().parents[2]
 

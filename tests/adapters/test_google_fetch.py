@@ -10,7 +10,8 @@ import pytest
 
 from novel_events.errors import InvalidInput, PermanentError
 from novel_events.sources.google import CalendarSelection, GoogleFetch
-from tests.adapters.conftest import (
+from tests.fakes.google_calendar import all_day_event, calendar_entry, timed_event
+from tests.support.google import (
     BIRTHDAYS,
     HOLIDAYS,
     KIDS,
@@ -21,7 +22,6 @@ from tests.adapters.conftest import (
     WORK,
     GoogleUser,
 )
-from tests.fakes.google_calendar import all_day_event, calendar_entry, timed_event
 
 
 def ids(fetch: GoogleFetch, calendar_id: str | None = None) -> list[str]:

@@ -11,8 +11,8 @@ import pytest
 
 from novel_events.errors import InvalidInput
 from novel_events.sources.google import GoogleFetch, new_state_key
-from tests.adapters.conftest import KIDS, NOW, PRIMARY, TIME_MAX, TIME_MIN, WORK, GoogleUser, basic_dump
 from tests.fakes.google_calendar import timed_event
+from tests.support.google import KIDS, NOW, PRIMARY, TIME_MAX, TIME_MIN, WORK, GoogleUser, basic_dump
 
 DAY = dt.timedelta(days=1)
 

@@ -14,8 +14,8 @@ from novel_events.samples import PEOPLE, build_ics
 from novel_events.settings import load_settings
 from novel_events.store import Ledger, Status, make_engine
 from tasks.recovery import recover_stuck
-from tests.conftest import unique_id
-from tests.helpers import add_user, create_scheduled_run, deploy_on_own_pool, emails_for, wait_final
+from tests.support.env import unique_id
+from tests.support.prefect import add_user, create_scheduled_run, deploy_on_own_pool, emails_for, wait_final
 
 pytestmark = pytest.mark.e2e
 

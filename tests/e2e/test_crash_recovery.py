@@ -21,11 +21,11 @@ from novel_events.samples import PEOPLE, build_ics
 from novel_events.settings import load_settings
 from novel_events.store import Ledger, Status, make_engine
 from tasks.recovery import recover_stuck
-from tests.conftest import HEARTBEAT_SECONDS, unique_id
 from tests.fakes.smtp_server import FakeSmtpServer
-from tests.helpers import add_user, create_scheduled_run, deploy_on_own_pool, wait_final
+from tests.support.env import HEARTBEAT_SECONDS, unique_id
+from tests.support.prefect import add_user, create_scheduled_run, deploy_on_own_pool, wait_final
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]  # waits out missed heartbeats and claim timeouts
 CLAIM_TIMEOUT = "5"
 
 

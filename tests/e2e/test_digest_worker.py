@@ -18,8 +18,8 @@ from deployments.sync import sync
 from novel_events.samples import PEOPLE, build_ics
 from novel_events.settings import load_settings
 from novel_events.store import Ledger, Status, make_engine
-from tests.conftest import unique_id
-from tests.helpers import add_user, emails_for, wait_final
+from tests.support.env import unique_id
+from tests.support.prefect import add_user, emails_for, wait_final
 
 pytestmark = pytest.mark.e2e
 

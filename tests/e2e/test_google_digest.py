@@ -15,14 +15,14 @@ from cli.app import main
 from deployments.sync import sync
 from novel_events.settings import load_settings
 from novel_events.store import UserStore, make_engine
-from tests.conftest import unique_id
 from tests.fakes.google_calendar import (
     FakeGoogleCalendar,
     calendar_entry,
     timed_event,
     weekly_series,
 )
-from tests.helpers import add_user, emails_for
+from tests.support.env import unique_id
+from tests.support.prefect import add_user, emails_for
 
 pytestmark = pytest.mark.e2e
 

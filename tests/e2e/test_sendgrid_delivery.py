@@ -13,9 +13,9 @@ from cli.processes import start_worker
 from novel_events.samples import PEOPLE, build_ics
 from novel_events.settings import load_settings
 from novel_events.store import Ledger, Status, make_engine
-from tests.conftest import unique_id
 from tests.fakes.sendgrid_server import FakeSendGrid, Reply
-from tests.helpers import add_user, create_scheduled_run, deploy_on_own_pool, wait_final
+from tests.support.env import unique_id
+from tests.support.prefect import add_user, create_scheduled_run, deploy_on_own_pool, wait_final
 
 pytestmark = pytest.mark.e2e
 API_KEY = "SG.test-key-" + uuid.uuid4().hex

@@ -24,8 +24,8 @@ from deployments.automations import AUTOMATION_NAME, BLOCK_NAME, BLOCK_TYPE_SLUG
 from deployments.sync import sync
 from novel_events.samples import PEOPLE, build_ics
 from novel_events.settings import Settings, load_settings
-from tests.conftest import unique_id
-from tests.helpers import add_user
+from tests.support.env import unique_id
+from tests.support.prefect import add_user
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 
 from deployments.bootstrap import init
 from novel_events.settings import load_settings
-from tests.conftest import HEARTBEAT_SECONDS
+from tests.support.env import HEARTBEAT_SECONDS
 
 pytestmark = pytest.mark.e2e
 

@@ -21,8 +21,8 @@ from cli.app import main
 from deployments.sync import sync
 from novel_events.schedules import Schedule
 from novel_events.settings import load_settings
-from tests.conftest import unique_id
-from tests.helpers import add_user
+from tests.support.env import unique_id
+from tests.support.prefect import add_user
 
 pytestmark = pytest.mark.e2e
 

@@ -16,10 +16,8 @@ from novel_events.schedules import Schedule
 from novel_events.store import Ledger, Status, UserStore, make_engine, upgrade
 from novel_events.store.migrate import current_revision, head_revision
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[sa.Engine]:  # type: ignore[no-untyped-def]
     if request.param == "sqlite":
         eng = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
@@ -27,11 +25,12 @@ def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[sa.Engine]:  # 
         yield eng
         eng.dispose()
         return
+    pg_url: str = request.getfixturevalue("postgres_url")
     schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_URL)
+    admin = make_engine(pg_url)
     with admin.begin() as c:
         c.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    eng = sa.create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    eng = sa.create_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
     upgrade(eng)
     yield eng
     eng.dispose()

@@ -208,7 +208,7 @@ def test_duplicate_ids_are_reported_once(make_cal: Any) -> None:
 
 
 def test_from_json_dump(make_cal: Any) -> None:
-    """The dump format of DESIGN.md, through CalendarDump.from_json."""
+    """The dump format of docs/DESIGN.md, through CalendarDump.from_json."""
     data = {
         "timeZone": "Australia/Sydney",
         "calendars": [

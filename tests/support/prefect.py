@@ -1,4 +1,4 @@
-"""Small helpers shared by the Prefect-backed tests."""
+"""Helpers for the tests that talk to the session's Prefect server (fixtures in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def deploy_on_own_pool(uid: str, pool: str) -> UUID:
     from novel_events.jobs import digest_spec
     from novel_events.settings import load_settings
     from novel_events.store import UserStore, make_engine
-    from tasks.reconcile import _upsert
+    from tasks.reconcile import upsert
 
     user = UserStore(make_engine(load_settings().store_url)).get(uid)
 
@@ -58,7 +58,7 @@ def deploy_on_own_pool(uid: str, pool: str) -> UUID:
         async with get_client() as client:
             await ensure_pool(client, pool)
             flow_id = await client.create_flow_from_name("novel-events-digest")
-            await _upsert(client, digest_spec(user, pool), flow_id, None)
+            await upsert(client, digest_spec(user, pool), flow_id, None)
             return (await client.read_deployment_by_name(f"novel-events-digest/user-{uid}")).id
 
     return asyncio.run(deploy())
