@@ -107,14 +107,14 @@ def test_duplicate_specs_are_refused() -> None:
 
 def test_full_desired_state_with_maintenance_job() -> None:
     users = [user("ann"), user("bob", enabled=False)]
-    specs = desired(users, POOL, maintenance_every_minutes=5)
+    specs = desired(users, POOL, maintenance_every_minutes=5, recovery_every_minutes=1)
     first = plan(specs, {})
-    assert [s.action for s in first.steps] == [Action.CREATE] * 3
-    assert first.steps[0].name == "novel-events-reconcile/maintenance"
-    assert first.steps[0].detail == "*/5 * * * *"
+    assert [s.action for s in first.steps] == [Action.CREATE] * 4
+    assert (first.steps[0].name, first.steps[0].detail) == ("novel-events-reconcile/maintenance", "*/5 * * * *")
+    assert (first.steps[1].name, first.steps[1].detail) == ("novel-events-reconcile/recovery", "* * * * *")
     applied = {s.full_name: there(s) for s in specs}
-    assert not plan(specs, applied) and plan(specs, applied).unchanged == 3
-    unscheduled = plan(desired(users, POOL, maintenance_every_minutes=0), applied)
+    assert not plan(specs, applied) and plan(specs, applied).unchanged == 4
+    unscheduled = plan(desired(users, POOL, maintenance_every_minutes=0, recovery_every_minutes=1), applied)
     assert kinds(unscheduled.steps) == [("updated", maintenance_spec(POOL, 0).full_name, "cron, timezone")]
 
 
