@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export NOVEL_EVENTS_HOME ?= $(CURDIR)/.novel-events
 
-.PHONY: demo up test lint typecheck check bench install clean
+.PHONY: demo up test faults lint typecheck check bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,13 @@ demo: $(STAMP)  ## server + pool + 3 sample users + worker + one digest each, th
 up: $(STAMP)  ## server + worker for real use (Ctrl-C stops)
 	$(BIN)/novel-events up
 
-test: $(STAMP)  ## lint, types, then every test (unit, adapters, flows, e2e)
+test: $(STAMP)  ## lint, types, then every test (unit, adapters, flows, e2e, faults)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+faults: $(STAMP)  ## the fault-injection suite alone (also part of `make test`): prints the table, docs/faults.md
+	$(BIN)/pytest tests/faults -m faults
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sync_bench.py
