@@ -27,7 +27,7 @@ test: $(STAMP)  ## lint, types, then every test (unit, adapters, flows, e2e, fau
 	$(BIN)/pytest
 
 faults: $(STAMP)  ## the fault-injection suite alone (also part of `make test`): prints the table, docs/faults.md
-	$(BIN)/pytest tests/faults -m faults
+	$(BIN)/pytest tests/faults
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sync_bench.py

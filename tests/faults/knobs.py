@@ -43,7 +43,6 @@ API_DOWN_SECONDS = 100
 SERVER_DOWN_SECONDS = 10
 SLOW_DATA_SECONDS = 15  # relay answers the end of DATA after this long (today's client gives up at 10 s)
 NEW_WORKER_AFTER_SECONDS = 30
-HOLD_SECONDS = 900  # "holds its reply": longer than any scenario lives
 
 # Scenarios run as separate processes, this many at a time (each has its own Prefect server, store,
 # pool, worker(s), relay, feed server and proxies, so they do not interfere).

@@ -38,9 +38,9 @@ class _RelayHandler(_Handler):
         queue_id = self.owner._store(received)
         record = self.owner._accept(received)
         setattr(session, "fault_pending", record)  # noqa: B010 - aiosmtpd sessions take attributes
-        delay = self.owner._reply_delay(record.rcpt)
-        if delay:
-            await asyncio.sleep(delay)
+        await self.owner._hold_reply(record.rcpt)
+        if self.owner._slow:
+            await asyncio.sleep(self.owner._slow)
         return f"250 2.0.0 Ok: queued as {queue_id}"
 
     def _ack(self, session: Session) -> None:
@@ -65,16 +65,16 @@ class _RelayHandler(_Handler):
 
 
 class FaultRelay(FakeSmtpServer):
-    """``hold_first(rcpts)``: store the first message to each, never answer it (until the sender dies).
-    ``slow_all(seconds)``: answer every end of DATA after ``seconds``. ``stop()``/``start()``: the relay
-    is down/up again on the same port."""
+    """``hold(rcpts)``: store every message to them but hold the reply until ``release(rcpts)`` (a relay
+    that accepted the mail and has not said so yet). ``slow_all(seconds)``: answer every end of DATA after
+    ``seconds``. ``stop()``/``start()``: the relay is down/up again on the same port."""
 
     def __init__(self) -> None:
         super().__init__()
         self.accepted: list[Accepted] = []
-        self._hold: dict[str, float] = {}
+        self._hold: set[str] = set()
         self._slow = 0.0
-        self._held_now: set[str] = set()
+        self._held_ever: set[str] = set()
         self._relay_lock = threading.Lock()
 
     def _handler(self) -> _Handler:
@@ -82,9 +82,14 @@ class FaultRelay(FakeSmtpServer):
 
     # -- control ---------------------------------------------------------------------------------------
 
-    def hold_first(self, rcpts: list[str], seconds: float) -> None:
+    def hold(self, rcpts: set[str]) -> None:
         with self._relay_lock:
-            self._hold.update(dict.fromkeys(rcpts, seconds))
+            self._hold |= rcpts
+
+    def release(self, rcpts: set[str] | None = None) -> None:
+        """Answer the held replies (of ``rcpts``, or all) and stop holding."""
+        with self._relay_lock:
+            self._hold -= self._hold if rcpts is None else rcpts
 
     def slow_all(self, seconds: float) -> None:
         self._slow = seconds
@@ -99,10 +104,10 @@ class FaultRelay(FakeSmtpServer):
         with self._relay_lock:
             return [Accepted(a.rcpt, a.message_id, a.at, a.acknowledged) for a in self.accepted]
 
-    def held(self) -> int:
-        """Recipients whose first message is stored and its reply held."""
+    def held(self) -> set[str]:
+        """Recipients that had a message stored and its reply held (now or earlier)."""
         with self._relay_lock:
-            return len(self._held_now)
+            return set(self._held_ever)
 
     def per_rcpt(self) -> Counter[str]:
         with self._relay_lock:
@@ -117,10 +122,10 @@ class FaultRelay(FakeSmtpServer):
             self.accepted.append(record)
         return record
 
-    def _reply_delay(self, rcpt: str) -> float:
+    async def _hold_reply(self, rcpt: str) -> None:
+        if rcpt not in self._hold:
+            return
         with self._relay_lock:
-            hold = self._hold.pop(rcpt, None)
-            if hold:
-                self._held_now.add(rcpt)
-                return hold
-        return self._slow
+            self._held_ever.add(rcpt)
+        while rcpt in self._hold:
+            await asyncio.sleep(0.2)

@@ -93,12 +93,22 @@ def _row(st: Stack, key: str, fault: str, fault_end: float, label: str) -> Row:
 
 def kill_send(st: Stack) -> tuple[str, float | None]:
     victims, _ = _half(st)
-    st.relay.hold_first([f"{u}@example.org" for u in victims], knobs.HOLD_SECONDS)
+    st.relay.hold({f"{u}@example.org" for u in victims})
     st.start_worker()
     _wait_for_slot(st)
-    until("the relay to hold the victims' messages", lambda: st.relay.held() >= len(victims), 240)
-    st.kill_runs_of(victims)
-    return f"`kill -9` of {len(victims)} runs while the relay holds their DATA reply", time.time()
+    killed: set[str] = set()
+
+    def kill_held() -> bool:  # each victim as soon as the relay holds its reply
+        for rcpt in st.relay.held() - {f"{u}@example.org" for u in killed}:
+            uid = st.emails[rcpt]
+            st.kill_runs_of({uid})
+            st.relay.release({rcpt})
+            killed.add(uid)
+        return killed >= victims
+
+    until("the relay to hold the victims' messages", kill_held, 240, every=0.1)
+    st.relay.release()
+    return f"`kill -9` of {len(killed)} runs while the relay holds their DATA reply", time.time()
 
 
 def kill_fetch(st: Stack) -> tuple[str, float | None]:
@@ -177,14 +187,15 @@ def store_down(st: Stack) -> tuple[str, float | None]:
 
 def worker_kill(st: Stack) -> tuple[str, float | None]:
     sending, fetching = _half(st)
-    st.relay.hold_first([f"{u}@example.org" for u in sending], knobs.HOLD_SECONDS)
+    st.relay.hold({f"{u}@example.org" for u in sending})
     st.feed.hold(fetching)
     worker = st.start_worker()
     _wait_for_slot(st)
-    until("half the runs mid-send", lambda: st.relay.held() >= len(sending), 240)
+    until("half the runs mid-send", lambda: len(st.relay.held()) >= len(sending), 240)
     until("half the runs fetching", lambda: st.feed.wait_waiting(len(fetching), 5), 120)
     st.kill_worker(worker)
     st.feed.release()
+    st.relay.release()
     time.sleep(knobs.NEW_WORKER_AFTER_SECONDS)
     st.start_worker()
     return (f"worker and its runs `kill -9` ({len(sending)} mid-send, {len(fetching)} fetching), "
