@@ -128,9 +128,11 @@ def failures(rows: list[Row], recovery_target: float) -> str:
     return "\n".join(out)
 
 
-def write_doc(path: Path, rows: list[Row], recovery_target: float, machine: str, wall_seconds: float) -> str:
+def write_doc(path: Path, rows: list[Row], recovery_target: float, machine: str, wall_seconds: float | None) -> str:
     table = markdown(rows, recovery_target)
     why = failures(rows, recovery_target) or "Every row meets the targets."
+    wall = (f"Whole suite: {wall_seconds / 60:.1f} min ({len(rows)} scenarios, several at a time)."
+            if wall_seconds is not None else "Scenarios run one by one (`python -m tests.faults.scenarios KEY DIR`).")
     text = f"""# Fault suite
 
 `make faults` (also part of `make test`) injects each fault of issue 14 into a real stack — Prefect
@@ -144,7 +146,7 @@ Message-ID — and every digest delivered within {recovery_target / 60:.0f} minu
 "Copies" counts what the relay accepted per user; "time to recovery" is from the end of the fault (or the
 slot, for faults without an end) to the last user's first copy.
 
-Machine: {machine}. Whole suite: {wall_seconds / 60:.1f} min.
+Machine: {machine}. {wall}
 
 {table}
 

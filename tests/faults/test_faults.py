@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults import knobs
+from tests.faults.report import machine
 from tests.faults.scenarios import SCENARIOS
 from tests.faults.table import TABLE, Row, markdown, write_doc
 
@@ -64,12 +65,7 @@ def rows(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     ordered = [done[k] for k in keys]
     table = markdown(ordered, knobs.RECOVERY_TARGET_SECONDS)
     if keys == list(SCENARIOS):
-        import prefect
-
-        from benchmarks.machine import describe
-
-        machine = describe(f"Prefect {prefect.__version__}", "PostgreSQL store, SQLite Prefect servers")
-        write_doc(ROOT / "docs" / "faults.md", ordered, knobs.RECOVERY_TARGET_SECONDS, machine, wall)
+        write_doc(ROOT / "docs" / "faults.md", ordered, knobs.RECOVERY_TARGET_SECONDS, machine(), wall)
     request.config.stash[TABLE] = f"fault suite ({wall / 60:.1f} min, logs in {base}):\n{table}"
     return done
 
