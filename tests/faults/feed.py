@@ -1,4 +1,6 @@
 """An iCal feed server that can hold its responses, so a test knows a run is inside its calendar fetch.
+A held response trickles one byte every few seconds: the client stays inside its fetch (its read timeout
+does not fire) until the hold is released.
 
     feed = FeedServer().start()
     feed.put("alice", ics_bytes)                  # GET /alice.ics
@@ -13,6 +15,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
+
+TRICKLE_SECONDS = 5.0
 
 
 class FeedServer:
@@ -44,7 +48,7 @@ class FeedServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 uid = self.path.strip("/").removesuffix(".ics")
-                body = owner._answer(uid)
+                body = owner._bodies.get(uid)
                 if body is None:
                     self.send_error(404)
                     return
@@ -53,9 +57,18 @@ class FeedServer:
                     self.send_header("Content-Type", "text/calendar")
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    self.wfile.write(body)
+                    sent = 0
+                    # held: trickle a byte every few seconds (the client's read timeout never fires)
+                    while owner._still_held(uid, first=sent == 0) and sent < len(body) - 1:
+                        self.wfile.write(body[sent:sent + 1])
+                        self.wfile.flush()
+                        sent += 1
+                    owner._done(uid)
+                    if owner._delay:
+                        time.sleep(owner._delay)
+                    self.wfile.write(body[sent:])
                 except OSError:  # the client was killed or gave up while we held the response
-                    pass
+                    owner._done(uid)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -102,15 +115,18 @@ class FeedServer:
                 self._cond.wait(min(left, 1.0))
         return True
 
-    def _answer(self, uid: str) -> bytes | None:
+    def _still_held(self, uid: str, *, first: bool) -> bool:
+        """Is ``uid`` held? (waits a few seconds when it is, so the caller trickles slowly)."""
         with self._cond:
-            self.requests += 1
-            if self._hold_all or uid in self._held:
-                self.waiting.add(uid)
-                self._cond.notify_all()
-                while self._hold_all or uid in self._held:
-                    self._cond.wait(1.0)
-                self.waiting.discard(uid)
-        if self._delay:
-            time.sleep(self._delay)
-        return self._bodies.get(uid)
+            if first:
+                self.requests += 1
+            if not (self._hold_all or uid in self._held):
+                return False
+            self.waiting.add(uid)
+            self._cond.notify_all()
+            self._cond.wait(TRICKLE_SECONDS)
+            return self._hold_all or uid in self._held
+
+    def _done(self, uid: str) -> None:
+        with self._cond:
+            self.waiting.discard(uid)

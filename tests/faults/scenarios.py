@@ -57,7 +57,7 @@ def observe(st: Stack, key: str, fault: str, fault_end: float | None) -> Row:
             log("every digest delivered; watching for late copies")
         if all_in is not None and time.time() - all_in > knobs.SETTLE_SECONDS and not busy:
             break
-        if time.time() > deadline and (all_in is None or not busy):
+        if time.time() > deadline and (not busy or time.time() > deadline + knobs.OVERTIME_SECONDS):
             break
         time.sleep(3)
     return _row(st, key, fault, fault_end, label)
@@ -106,7 +106,7 @@ def kill_send(st: Stack) -> tuple[str, float | None]:
             killed.add(uid)
         return killed >= victims
 
-    until("the relay to hold the victims' messages", kill_held, 240, every=0.1)
+    until("the relay to hold the victims' messages", kill_held, knobs.WAIT_SECONDS, every=0.1)
     st.relay.release()
     return f"`kill -9` of {len(killed)} runs while the relay holds their DATA reply", time.time()
 
@@ -116,17 +116,18 @@ def kill_fetch(st: Stack) -> tuple[str, float | None]:
     st.feed.hold(victims)
     st.start_worker()
     _wait_for_slot(st)
-    until("the victims to be inside their calendar fetch", lambda: st.feed.wait_waiting(len(victims), 5), 240)
-    st.kill_runs_of(victims)
+    until("the victims to be inside their calendar fetch", lambda: st.feed.wait_waiting(len(victims), 5),
+          knobs.WAIT_SECONDS)
+    killed = st.kill_runs_of(victims)
     st.feed.release()
-    return f"`kill -9` of {len(victims)} runs while they fetch the calendar (before the claim)", time.time()
+    return f"`kill -9` of {killed} runs while they fetch the calendar (before the claim)", time.time()
 
 
 def server_restart(st: Stack) -> tuple[str, float | None]:
     st.feed.slow(8.0)  # every run spends 8 s in its fetch: the restart finds them in flight
     st.start_worker()
     _wait_for_slot(st)
-    until("runs in flight", lambda: st.feed.requests >= len(st.users) // 2, 240)
+    until("runs in flight", lambda: st.feed.requests >= len(st.users) // 2, knobs.WAIT_SECONDS)
     down = time.time()
     st.stop_server()
     time.sleep(knobs.SERVER_DOWN_SECONDS)
@@ -147,7 +148,7 @@ def two_workers(st: Stack) -> tuple[str, float | None]:
 def rerun_sent(st: Stack) -> tuple[str, float | None]:
     st.start_worker()
     _wait_for_slot(st)
-    until("the first digests", lambda: len({a.rcpt for a in st.relay.snapshot()}) >= len(st.users), 300)
+    until("the first digests", lambda: len({a.rcpt for a in st.relay.snapshot()}) >= len(st.users), knobs.WAIT_SECONDS)
     until("the first runs to finish", lambda: all(r["state"] in FINAL for r in _due(st)), 120)
     done = [r for r in _due(st) if r["state"] == "Completed"]
     for uid in st.users:
@@ -175,7 +176,7 @@ def store_down(st: Stack) -> tuple[str, float | None]:
     st.relay.slow_all(3.0)  # a few sends are between "relay accepted" and "recorded" when the store goes
     st.start_worker()
     _wait_for_slot(st)
-    until("the first accepted messages", lambda: len(st.relay.snapshot()) >= 3, 240, every=0.2)
+    until("the first accepted messages", lambda: len(st.relay.snapshot()) >= 3, knobs.WAIT_SECONDS, every=0.2)
     st.store_proxy.cut()
     st.relay.slow_all(0.0)
     log("store cut")
@@ -191,7 +192,7 @@ def worker_kill(st: Stack) -> tuple[str, float | None]:
     st.feed.hold(fetching)
     worker = st.start_worker()
     _wait_for_slot(st)
-    until("half the runs mid-send", lambda: len(st.relay.held()) >= len(sending), 240)
+    until("half the runs mid-send", lambda: len(st.relay.held()) >= len(sending), knobs.WAIT_SECONDS)
     until("half the runs fetching", lambda: st.feed.wait_waiting(len(fetching), 5), 120)
     st.kill_worker(worker)
     st.feed.release()
@@ -213,7 +214,7 @@ def api_down(st: Stack) -> tuple[str, float | None]:
     st.feed.hold(None)
     st.start_worker()
     _wait_for_slot(st)
-    until("the runs to fetch calendars", lambda: st.feed.wait_waiting(len(st.users), 5), 240)
+    until("the runs to fetch calendars", lambda: st.feed.wait_waiting(len(st.users), 5), knobs.WAIT_SECONDS)
     st.api_proxy.cut()
     st.feed.release()
     log("Prefect API cut")

@@ -47,6 +47,23 @@ def log(line: str) -> None:
     print(f"{dt.datetime.now(dt.UTC):%H:%M:%S} {line}", flush=True)
 
 
+def reap(workdir: Path) -> int:
+    """SIGKILL every process left from a scenario: its server, workers and runs all carry a PREFECT_HOME
+    inside the scenario's folder (the last resort after an interrupted start or a timeout)."""
+    needle = f"PREFECT_HOME={workdir}/".encode()
+    killed = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        if int(pid) == os.getpid():
+            continue
+        try:
+            if any(v.startswith(needle) for v in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")):
+                os.kill(int(pid), signal.SIGKILL)
+                killed += 1
+        except (OSError, ProcessLookupError):
+            continue
+    return killed
+
+
 def _kill_run_processes(run_ids: set[str]) -> int:
     """SIGKILL the processes executing these flow runs (Prefect gives each PREFECT__FLOW_RUN_ID)."""
     needles = {f"PREFECT__FLOW_RUN_ID={r}".encode() for r in run_ids}
@@ -99,6 +116,8 @@ class Stack:
                     part.stop()
                 except Exception as err:
                     log(f"stopping {type(part).__name__}: {err}")
+        if left := reap(self.workdir):
+            log(f"killed {left} leftover process(es)")
         self._drop_db()
 
     def setup(self) -> None:

@@ -20,6 +20,7 @@ import pytest
 from tests.faults import knobs
 from tests.faults.report import machine
 from tests.faults.scenarios import SCENARIOS
+from tests.faults.stack import reap
 from tests.faults.table import TABLE, Row, markdown, write_doc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +42,7 @@ def _run_scenario(key: str, workdir: Path) -> Row:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            reap(workdir)
     result = workdir / "row.json"
     if result.exists():
         return Row.from_json(result.read_text())
