@@ -181,7 +181,7 @@ class Stack:
 
     def start_server(self) -> None:
         self.server, api = start_server(self.workdir / "prefect", port=self.server_port,
-                                        extra_env=knobs.SERVER_ENV, timeout=180)
+                                        extra_env=knobs.SERVER_ENV, timeout=knobs.WAIT_SECONDS)
         assert api == self.api
 
     def stop_server(self) -> None:
