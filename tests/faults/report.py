@@ -1,7 +1,7 @@
 """The table from scenario folders (``row.json`` each), e.g. after running scenarios one by one:
 
     .venv/bin/python -m tests.faults.report /tmp/faults            # prints the table
-    .venv/bin/python -m tests.faults.report /tmp/faults --write    # and writes docs/faults.md
+    .venv/bin/python -m tests.faults.report /tmp/faults --write [--note TEXT]   # and writes docs/faults.md
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def main(argv: list[str]) -> int:
     print(markdown(rows, knobs.RECOVERY_TARGET_SECONDS))
     print(failures(rows, knobs.RECOVERY_TARGET_SECONDS))
     if "--write" in argv:
-        write_doc(ROOT / "docs" / "faults.md", rows, knobs.RECOVERY_TARGET_SECONDS, machine(), None)
+        note = argv[argv.index("--note") + 1] if "--note" in argv else ""
+        write_doc(ROOT / "docs" / "faults.md", rows, knobs.RECOVERY_TARGET_SECONDS, machine(), None, note)
     return 0
 
 

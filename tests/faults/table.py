@@ -128,7 +128,8 @@ def failures(rows: list[Row], recovery_target: float) -> str:
     return "\n".join(out)
 
 
-def write_doc(path: Path, rows: list[Row], recovery_target: float, machine: str, wall_seconds: float | None) -> str:
+def write_doc(path: Path, rows: list[Row], recovery_target: float, machine: str, wall_seconds: float | None,
+              note: str = "") -> str:
     table = markdown(rows, recovery_target)
     why = failures(rows, recovery_target) or "Every row meets the targets."
     wall = (f"Whole suite: {wall_seconds / 60:.1f} min ({len(rows)} scenarios, several at a time)."
@@ -146,7 +147,7 @@ Message-ID — and every digest delivered within {recovery_target / 60:.0f} minu
 "Copies" counts what the relay accepted per user; "time to recovery" is from the end of the fault (or the
 slot, for faults without an end) to the last user's first copy.
 
-Machine: {machine}. {wall}
+Machine: {machine}. {wall}{note and chr(10) + chr(10) + note}
 
 {table}
 
