@@ -10,7 +10,7 @@ DEV_LOCK := requirements/dev-lock.txt
 PYTEST   := $(BIN)/pytest
 export NOVEL_EVENTS_HOME ?= $(CURDIR)/.novel-events
 
-.PHONY: help install lock lock-upgrade demo up test unit e2e postgres lint typecheck check format wheel bench clean
+.PHONY: help install lock lock-upgrade demo up test unit e2e postgres faults lint typecheck check format wheel bench clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ e2e: $(STAMP)  ## tests with a real Prefect server and process worker
 postgres: $(STAMP)  ## tests against the local PostgreSQL (127.0.0.1:5432, database test)
 	$(PYTEST) -m postgres
 
+faults: $(STAMP)  ## the fault-injection suite alone (also part of `make test`): prints the table, docs/faults.md
+	$(PYTEST) tests/faults -m faults
+
 lint: $(STAMP)  ## ruff rules + installed dependencies consistent (pip check)
 	$(BIN)/ruff check .
 	$(UV) pip check --quiet --python $(BIN)/python
@@ -72,6 +75,9 @@ format: $(STAMP)  ## ruff format + import sorting (not part of lint yet: see CON
 wheel: $(STAMP)  ## build dist/*.whl (tests/unit/test_packaging.py builds one and checks what it installs)
 	rm -rf dist
 	$(UV) build --wheel --no-build-isolation --quiet --out-dir dist
+
+faults: $(STAMP)  ## the fault-injection suite alone (also part of `make test`): prints the table, docs/faults.md
+	$(BIN)/pytest tests/faults
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sync_bench.py

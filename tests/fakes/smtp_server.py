@@ -184,7 +184,6 @@ class FakeSmtpServer:
         implicit_tls: bool = False,
         port: int = 0,
     ) -> None:
-        self.requested_port = port  # 0: any free port; a fixed one lets a test stop and restart "the same" relay
         self.username = username
         self.password = password
         self.tls = tls
@@ -195,6 +194,7 @@ class FakeSmtpServer:
         self._lock = threading.Lock()
         self._counter = 0
         self._controller: _Controller | None = None
+        self._port = port  # 0: a free port at the first start; a restart reuses it
 
     @property
     def host(self) -> str:
@@ -218,16 +218,20 @@ class FakeSmtpServer:
                 auth_require_tls=self.tls is not None,
             )
         controller = _Controller(
-            _Handler(self),
+            self._handler(),
             hostname="127.0.0.1",
-            port=self.requested_port,
+            port=self._port,
             ssl_context=self.tls.server_context() if self.tls and self.implicit_tls else None,
             ready_timeout=5.0,
             **kwargs,
         )
         controller.start()
         self._controller = controller
+        self._port = int(controller.port)
         return self
+
+    def _handler(self) -> _Handler:
+        return _Handler(self)
 
     def stop(self) -> None:
         if self._controller is not None:
