@@ -17,6 +17,7 @@ from novel_events.events import CalendarData, CalendarDump, Event, zone
 from novel_events.sources.ics_expand import (
     Budget,
     Instance,
+    Note,
     Series,
     SeriesProblem,
     Window,
@@ -63,7 +64,7 @@ def read_calendar(data: bytes, *, start: dt.datetime, end: dt.datetime, user_tz:
         budget.check_time()
         tz_name = _zone_name(cal.wr_timezone) or cal_tz
         window = Window(start, end, zone(tz_name), zone(tz_name) if _zone_name(cal.wr_timezone) else None)
-        notes: list[str] = []
+        notes: list[Note] = []
         try:
             instances = expand(series, window, budget, notes)
         except SeriesProblem as exc:
@@ -75,7 +76,7 @@ def read_calendar(data: bytes, *, start: dt.datetime, end: dt.datetime, user_tz:
             problems.append(Problem(f"cannot be expanded ({type(exc).__name__}: {str(exc)[:120]}); skipped",
                                     series.uid, _title(series)))
             continue
-        problems.extend(Problem(n, series.uid, _title(series)) for n in notes)
+        problems.extend(Problem(n, series.uid, _title(series), skipped=lost) for n, lost in notes)
         for inst in instances:
             event = _event(inst, series, tz_name)
             items.setdefault(event["id"], event)
@@ -105,7 +106,7 @@ def _zone_name(value: str | None) -> str | None:
 
 def _calendar_zone(calendars: list[LoadedCalendar], user_tz: str) -> tuple[str, Problem | None]:
     for cal in calendars:
-        if cal.wr_timezone is None:
+        if not (cal.wr_timezone or "").strip():  # absent or empty: no calendar zone
             continue
         name = _zone_name(cal.wr_timezone)
         if name:

@@ -22,6 +22,7 @@ MAX_INSTANCES = 20_000  # per feed, in the window
 TIME_BUDGET = 5.0  # CPU seconds per feed (parsing included); CPU, not wall clock, so a busy host refuses nothing more
 _SLACK = dt.timedelta(days=2)  # wall clock vs UTC, whatever the zone
 Value = dt.date | dt.datetime  # a date (all-day) or an aware datetime
+Note = tuple[str, bool]  # (what was not read as written, whether data was lost)
 
 
 class SeriesProblem(ValueError):
@@ -35,6 +36,7 @@ class Budget:
     max_instances: int = MAX_INSTANCES
     seconds: float = TIME_BUDGET
     instances: int = 0
+    steps: int = 0  # rule iterations done (the work; a series is walked from the window, not its start)
     _deadline: float = field(default=0.0)
 
     def __post_init__(self) -> None:
@@ -166,19 +168,22 @@ def _from_naive(naive: dt.datetime, like: Value) -> Value:
     return naive.replace(tzinfo=like.tzinfo)
 
 
-def _dates(prop: Any, name: str, notes: list[str]) -> Iterator[Any]:
+def _dates(prop: Any, name: str, notes: list[Note]) -> Iterator[Any]:
     """The values of a (possibly repeated) RDATE/EXDATE property: date, datetime or (start, end|duration)."""
     for p in prop if isinstance(prop, list) else [prop]:
         try:
             values = list(p.dts)
         except Exception:
-            notes.append(f"has an unreadable {name} {str(p)[:60]!r}; it is ignored")
+            notes.append((f"has an unreadable {name} {str(p)[:60]!r}; it is ignored", True))
             continue
         for v in values:
             yield v, getattr(v, "params", None) or getattr(p, "params", {})
 
 
 def _rule_texts(comp: Any) -> list[str]:
+    raw = getattr(comp, "raw_rrules", None)
+    if raw is not None:
+        return list(raw)
     rules = comp.get("RRULE")
     if rules is None:
         return []
@@ -198,11 +203,14 @@ class Series:
                     or self.master.get("RDATE") is not None)
 
 
-def expand(series: Series, window: Window, budget: Budget, notes: list[str]) -> list[Instance]:
+def expand(series: Series, window: Window, budget: Budget, notes: list[Note]) -> list[Instance]:
     """The series' instances that overlap the window; ``notes`` gets what was ignored and why."""
     if series.master is None:
         return _changed(series.overrides, None, window, budget, notes)
     start, end = span(series.master, window)
+    dtend = series.master.get("DTEND")
+    if dtend is not None and not readable(dtend):
+        notes.append((f"has an unreadable DTEND {str(dtend)[:40]!r}; read as ending when it starts", False))
     duration = end - start  # type: ignore[operator]
     tz = start.tzinfo if isinstance(start, dt.datetime) else None
     lo = _naive(window.start, tz or window.tz) - max(duration, dt.timedelta(0)) - _SLACK
@@ -217,8 +225,10 @@ def expand(series: Series, window: Window, budget: Budget, notes: list[str]) -> 
             for naive in _walk(rule, ds, start, lo, hi, budget):
                 value = _from_naive(naive, start)
                 starts.setdefault(key(value), (value, duration))
+                if budget.instances + len(starts) > budget.max_instances:
+                    budget.add(len(starts))  # the feed's cap is reached while walking: stop now
         except ics_rules.RuleError as exc:
-            notes.append(f"{exc}; that rule is ignored")
+            notes.append((f"{exc}; that rule is ignored", True))
     rdate = series.master.get("RDATE")
     if rdate is not None:
         for v, _params in _dates(rdate, "RDATE", notes):
@@ -255,7 +265,7 @@ def expand(series: Series, window: Window, budget: Budget, notes: list[str]) -> 
 
 
 def _changed(overrides: list[Any], start: Value | None, window: Window, budget: Budget,
-             notes: list[str]) -> list[Instance]:
+             notes: list[Note]) -> list[Instance]:
     """Instances changed by a RECURRENCE-ID component (moved, retitled, cancelled), wherever they moved."""
     out: list[Instance] = []
     for comp in overrides:
@@ -263,7 +273,8 @@ def _changed(overrides: list[Any], start: Value | None, window: Window, budget: 
         try:
             o_start, o_end = span(comp, window)
         except SeriesProblem as exc:
-            notes.append(f"the change to its instance of {rid.to_ical().decode()} {exc}; that change is ignored")
+            what = rid.to_ical().decode()
+            notes.append((f"the change to its instance of {what} {exc}; that change is ignored", True))
             continue
         original = _coerce(rid.dt, start if start is not None else o_start, window.tz)
         inst = Instance(comp, o_start, o_end, original)
@@ -309,6 +320,7 @@ def _walk(rule: ics_rules.Rule, ds: dt.datetime, start: Value, lo: dt.datetime, 
         try:
             for naive in rr:
                 n += 1
+                budget.steps += 1
                 if n % 256 == 0:
                     budget.check_time()
                 if naive > hi:

@@ -68,6 +68,9 @@ def load(data: bytes, problems: list[Problem], check: Callable[[], None] = lambd
     return loaded
 
 
+BATCH = 200  # VEVENTs per library call: the time budget is checked between batches
+
+
 def _load_calendar(raw: RawCalendar, problems: list[Problem], check: Callable[[], None]) -> LoadedCalendar:
     check()
     cal = LoadedCalendar(name=raw.header.get("X-WR-CALNAME"), wr_timezone=raw.header.get("X-WR-TIMEZONE"))
@@ -77,34 +80,55 @@ def _load_calendar(raw: RawCalendar, problems: list[Problem], check: Callable[[]
             events.append(comp)
         else:
             problems.append(Problem("is cut off before END:VEVENT; skipped", comp.value("UID"), comp.value("SUMMARY")))
-    whole = _HEADER + "".join(c.text() for c in raw.timezones) + "".join(c.text() for c in events) + "END:VCALENDAR\r\n"
+    zones = _zones(raw, problems, check)
+    for i in range(0, len(events), BATCH):
+        check()
+        batch = events[i:i + BATCH]
+        try:
+            cal.events.extend(_parse(batch, zones))
+            continue
+        except Exception:  # the library raises many types; read this batch's events one by one
+            pass
+        for comp in batch:
+            try:
+                cal.events.extend(_parse([comp], zones))
+            except Exception as exc:
+                problems.append(Problem(f"cannot be read ({_reason(exc)}); skipped", comp.value("UID"),
+                                        comp.value("SUMMARY")))
+    return cal
+
+
+def _zones(raw: RawCalendar, problems: list[Problem], check: Callable[[], None]) -> dict[str, str]:
+    """TZID -> VTIMEZONE text, for the definitions the library can read."""
+    def tzid(tz: RawComponent) -> str:
+        return (tz.value("TZID") or "").strip('"')
+
     try:
-        parsed = icalendar.Calendar.from_ical(whole)
-        cal.events = list(parsed.walk("VEVENT"))
-        return cal
-    except Exception:  # the library raises many types; read the components one by one
+        icalendar.Calendar.from_ical(_HEADER + "".join(tz.text() for tz in raw.timezones) + "END:VCALENDAR\r\n")
+        return {tzid(tz): tz.text() for tz in raw.timezones}
+    except Exception:
         pass
     zones: dict[str, str] = {}
     for tz in raw.timezones:
         check()
         try:
             icalendar.Calendar.from_ical(_HEADER + tz.text() + "END:VCALENDAR\r\n")
-            zones[(tz.value("TZID") or "").strip('"')] = tz.text()
+            zones[tzid(tz)] = tz.text()
         except Exception as exc:
             problems.append(Problem(
-                f"time zone definition {tz.value('TZID')!r} is invalid ({_reason(exc)}); times in it are read "
+                f"time zone definition {tzid(tz)!r} is invalid ({_reason(exc)}); times in it are read "
                 "as the IANA zone of that name when there is one", skipped=False))
-    for comp in events:
-        check()
-        text = comp.text()
-        used = "".join(zones.get(m.strip('"'), "") for m in set(_TZID.findall(text)))
-        try:
-            parsed = icalendar.Calendar.from_ical(_HEADER + used + text + "END:VCALENDAR\r\n")
-            cal.events.extend(parsed.walk("VEVENT"))
-        except Exception as exc:
-            problems.append(Problem(f"cannot be read ({_reason(exc)}); skipped", comp.value("UID"),
-                                    comp.value("SUMMARY")))
-    return cal
+    return zones
+
+
+def _parse(events: list[RawComponent], zones: dict[str, str]) -> list[Any]:
+    text = "".join(c.text() for c in events)
+    used = "".join(zones.get(m.strip('"'), "") for m in sorted(set(_TZID.findall(text))))
+    parsed = list(icalendar.Calendar.from_ical(_HEADER + used + text + "END:VCALENDAR\r\n").walk("VEVENT"))
+    if len(parsed) == len(events):  # keep the RRULEs as written: the library may read an odd one as empty
+        for comp, raw in zip(parsed, events, strict=True):
+            setattr(comp, "raw_rrules", raw.values("RRULE"))  # noqa: B010 - not a declared attribute
+    return parsed
 
 
 def _reason(exc: BaseException) -> str:

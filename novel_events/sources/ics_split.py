@@ -32,6 +32,15 @@ class RawComponent:
                 return _unescape(val.strip())
         return None
 
+    def values(self, prop: str) -> list[str]:
+        """The raw values of every ``prop`` line, escapes kept (e.g. every RRULE as written)."""
+        out = []
+        for line in self.lines[1:]:
+            head, sep, val = line.partition(":")
+            if sep and head.split(";", 1)[0].strip().upper() == prop:
+                out.append(val.strip())
+        return out
+
     def text(self) -> str:
         return "\r\n".join(self.lines) + "\r\n"
 
@@ -43,6 +52,7 @@ class RawCalendar:
     events: list[RawComponent] = field(default_factory=list)
     ignored: Counter[str] = field(default_factory=Counter)  # component name -> how many were dropped unread
     closed: bool = False
+    implicit: bool = False  # no BEGIN:VCALENDAR around these components
 
 
 def unfold(text: str) -> list[str]:
@@ -74,12 +84,14 @@ def split_feed(text: str) -> list[RawCalendar]:
         marker = _begin_end(line)
         if marker is not None and marker[0] == "BEGIN":
             name = marker[1]
+            if cal is not None and cal.implicit and name != "VCALENDAR":
+                cal.closed = False
             if name == "VCALENDAR" and not stack:
                 cal = RawCalendar()
                 calendars.append(cal)
                 continue
-            if cal is None:  # a component outside any VCALENDAR
-                cal = RawCalendar()
+            if cal is None:  # a component outside any VCALENDAR: a calendar of its own, complete when it is
+                cal = RawCalendar(implicit=True)
                 calendars.append(cal)
             if not stack and name in _KEPT:
                 comp = RawComponent(name, [f"BEGIN:{name}"])
@@ -103,6 +115,8 @@ def split_feed(text: str) -> list[RawCalendar]:
             while stack and stack[-1] != name:
                 stack.pop()
             stack.pop()
+            if cal is not None and cal.implicit and not stack:
+                cal.closed = True
             if comp is not None and (len(stack) == 1 and comp.name == "VTIMEZONE"):
                 comp.lines.append(f"END:{name}")
             elif comp is not None and not stack:
