@@ -134,12 +134,12 @@ def _series(calendars: list[LoadedCalendar], problems: list[Problem]) -> list[tu
                 masters.setdefault(uid, []).append((comp, cal))
     out: list[tuple[Series, LoadedCalendar]] = []
     for uid, found in masters.items():
-        if len(found) > 1:  # the same UID twice: distinct events (or copies), each its own id
-            for comp, cal in found:
-                out.append((Series(f"{uid}_{_start_stamp(comp)}", comp), cal))
-            continue
-        comp, cal = found[0]
-        out.append((Series(uid, comp, [c for c, _ in overrides.pop(uid, [])]), cal))
+        # the same UID twice is one event sent twice (an update): the latest version wins, as on import
+        comp, cal = max(found, key=lambda pair: _version(pair[0]))
+        changes: dict[str, Any] = {}
+        for change, _ in sorted(overrides.pop(uid, []), key=lambda pair: _version(pair[0])):
+            changes[str(change.get("RECURRENCE-ID").to_ical())] = change
+        out.append((Series(uid, comp, list(changes.values())), cal))
     for uid, orphans in overrides.items():  # overrides without a master
         with_rule = [(c, cal) for c, cal in orphans if c.get("RRULE") is not None]
         if with_rule:  # an override carrying the series' RRULE: the series starts there
@@ -151,9 +151,26 @@ def _series(calendars: list[LoadedCalendar], problems: list[Problem]) -> list[tu
     return out
 
 
+def _version(comp: Any) -> tuple[int, str]:
+    """(SEQUENCE, LAST-MODIFIED or DTSTAMP as written): which of two copies of an event is newer."""
+    try:
+        sequence = int(str(comp.get("SEQUENCE", 0)).strip() or 0)
+    except ValueError:
+        sequence = 0
+    stamp_prop = comp.get("LAST-MODIFIED") or comp.get("DTSTAMP")
+    try:
+        when = stamp_prop.to_ical().decode() if stamp_prop is not None else ""
+    except Exception:
+        when = ""
+    return sequence, when
+
+
 def _as_master(comp: Any) -> Any:
     master = comp.copy()
     master.pop("RECURRENCE-ID", None)
+    for attr in ("raw_rrules", "raw_values"):  # what the feed wrote (see ics_parse)
+        if hasattr(comp, attr):
+            setattr(master, attr, getattr(comp, attr))
     return master
 
 

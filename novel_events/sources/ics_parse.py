@@ -127,7 +127,8 @@ def _parse(events: list[RawComponent], zones: dict[str, str]) -> list[Any]:
     parsed = list(icalendar.Calendar.from_ical(_HEADER + used + text + "END:VCALENDAR\r\n").walk("VEVENT"))
     if len(parsed) == len(events):  # keep the RRULEs as written: the library may read an odd one as empty
         for comp, raw in zip(parsed, events, strict=True):
-            setattr(comp, "raw_rrules", raw.values("RRULE"))  # noqa: B010 - not a declared attribute
+            setattr(comp, "raw_rrules", raw.values("RRULE"))  # noqa: B010 - not declared by the library
+            setattr(comp, "raw_values", {"DTSTART": raw.value("DTSTART")})  # noqa: B010
     return parsed
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
 _KEPT = {"VEVENT", "VTIMEZONE"}
+_TOP_LEVEL = {"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE"}  # never nested in one another
 
 
 @dataclass(slots=True)
@@ -90,6 +91,8 @@ def split_feed(text: str) -> list[RawCalendar]:
                 cal = RawCalendar()
                 calendars.append(cal)
                 continue
+            if stack and name in _TOP_LEVEL:  # the open component was never ended (e.g. "END:VTOOD"): drop it
+                stack, comp = [], None
             if cal is None:  # a component outside any VCALENDAR: a calendar of its own, complete when it is
                 cal = RawCalendar(implicit=True)
                 calendars.append(cal)
