@@ -1,6 +1,6 @@
 """Run the iCal source over every .ics file of a folder, bounded per file, and print a table.
 
-    python benchmarks/ics_corpus.py FOLDER [--timeout S] [--memory-mb M] [--check] [--list]
+    python benchmarks/ics_corpus.py FOLDER [--timeout S] [--memory-mb M] [--check] [--list] [--each]
 
 Each file is read in a worker process limited to ``--memory-mb`` of address space and ``--timeout``
 seconds (a hang or a blow-up is reported, not waited for). The window is the file's own: from the
@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-mb", type=int, default=1024)
     ap.add_argument("--check", action="store_true", help="compare with recurring-ical-events")
     ap.add_argument("--list", action="store_true", help="print every unexpected exception and disagreement")
+    ap.add_argument("--each", action="store_true", help="print a line per file (time, memory, outcome)")
     args = ap.parse_args(argv)
     files = sorted(p for p in args.folder.rglob("*") if p.suffix.lower() == ".ics")
     ctx = mp.get_context("fork")
@@ -196,6 +197,12 @@ def _report(rows: list[tuple[Path, dict[str, Any], dict[str, Any] | None]], wall
     width = max(len(k) for k, _ in table)
     for k, v in table:
         print(f"  {k:<{width}}  {v}")
+    if args.each:
+        for p, m, _ in rows:
+            outcome = m.get("error") or m.get("unexpected") or \
+                f"{m.get('events', 0)} events, {m.get('skipped', 0)} skipped"
+            print(f"  {p.name:<40} cpu {m.get('cpu', 0):6.2f} s  wall {m.get('seconds', 0):6.2f} s  "
+                  f"rss +{m.get('peak_mb', 0):5.1f} MB  {outcome[:90]}")
     if args.list:
         for p, m in unexpected:
             print(f"UNEXPECTED {p.name}: {m['unexpected']}")

@@ -251,6 +251,7 @@ def expand(series: Series, window: Window, budget: Budget, notes: list[Note]) ->
             if lo <= _naive(value, tz) <= hi:
                 starts.setdefault(key(value), (value, own))
     exdate = series.master.get("EXDATE")
+    deleted: set[Any] = set()  # an instance the master deletes stays deleted, even if an older change names it
     if exdate is not None:
         for v, params in _dates(exdate, "EXDATE", notes):
             raw = v.dt[0] if isinstance(v.dt, tuple) else v.dt
@@ -258,8 +259,11 @@ def expand(series: Series, window: Window, budget: Budget, notes: list[Note]) ->
                 day = raw.date() if isinstance(raw, dt.datetime) else raw  # EXDATE;VALUE=DATE: that whole day
                 for k in [k for k, (s, _) in starts.items() if _naive(s, tz).date() == day]:
                     starts.pop(k)
+                deleted.add(day)
             else:
-                starts.pop(key(_coerce(raw, start, window.tz)), None)
+                k = key(_coerce(raw, start, window.tz))
+                starts.pop(k, None)
+                deleted.add(k)
     changed = {key(_coerce(c.get("RECURRENCE-ID").dt, start, window.tz)) for c in series.overrides}
     out: list[Instance] = []
     for k in sorted(starts, key=lambda k: _naive(starts[k][0], tz)):
@@ -271,7 +275,8 @@ def expand(series: Series, window: Window, budget: Budget, notes: list[Note]) ->
         if _overlaps(inst, window):
             budget.add()
             out.append(inst)
-    return out + _changed(series.overrides, start, window, budget, notes)
+    live = [c for c in series.overrides if key(_coerce(c.get("RECURRENCE-ID").dt, start, window.tz)) not in deleted]
+    return out + _changed(live, start, window, budget, notes)
 
 
 def _changed(overrides: list[Any], start: Value | None, window: Window, budget: Budget,

@@ -75,6 +75,8 @@ CASES: list[tuple[str, list[Row], list[tuple[str, bool]]]] = [
                                              "20260305T090000Z"), []),
     ("dtend_none.ics", _series("dtend-none", "20260415T100000Z", "20260422T100000Z"),
      [("has an unreadable DTEND 'None'; read as ending when it starts", False)]),
+    ("updated_series_deleted_change.ics", [("2026-03-02", True, "reading-group_20260302"),
+                                           ("2026-04-13", True, "reading-group_20260413")], []),
     ("dense_short_series.ics", _series("sprint-slots", "20260910T140000Z", "20260910T141500Z", "20260910T143000Z",
                                        "20260910T144500Z", "20260910T150000Z", "20260910T151500Z"), []),
     ("hostile_centuries_old.ics", [], []),  # instances checked below (365 of them)
