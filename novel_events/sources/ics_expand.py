@@ -265,6 +265,7 @@ def expand(series: Series, window: Window, budget: Budget, notes: list[Note]) ->
                 starts.pop(k, None)
                 deleted.add(k)
     changed = {key(_coerce(c.get("RECURRENCE-ID").dt, start, window.tz)) for c in series.overrides}
+    future = _this_and_future(series.overrides, start, window)
     out: list[Instance] = []
     for k in sorted(starts, key=lambda k: _naive(starts[k][0], tz)):
         value, own = starts[k]
@@ -272,11 +273,33 @@ def expand(series: Series, window: Window, budget: Budget, notes: list[Note]) ->
         if k in changed:
             continue
         inst = Instance(series.master, value, value + own, value)
+        for since, comp, shift, length in future:  # RANGE=THISANDFUTURE: a change to this and later instances
+            if as_instant(value, window.tz) >= since:
+                inst = Instance(comp, value + shift, value + shift + length, value)
+                break
         if _overlaps(inst, window):
             budget.add()
             out.append(inst)
     live = [c for c in series.overrides if key(_coerce(c.get("RECURRENCE-ID").dt, start, window.tz)) not in deleted]
     return out + _changed(live, start, window, budget, notes)
+
+
+def _this_and_future(overrides: list[Any], start: Value, window: Window) -> list[tuple[dt.datetime, Any, Any, Any]]:
+    """(from when, the change, time shift, duration) of RANGE=THISANDFUTURE changes, latest first."""
+    out = []
+    for comp in overrides:
+        rid = comp.get("RECURRENCE-ID")
+        if str((getattr(rid, "params", None) or {}).get("RANGE", "")).upper() != "THISANDFUTURE":
+            continue
+        try:
+            o_start, o_end = span(comp, window)
+        except SeriesProblem:
+            continue
+        original = _coerce(rid.dt, start, window.tz)
+        if type(o_start) is not type(original):
+            continue  # a change between all-day and timed cannot be carried to other instances
+        out.append((as_instant(original, window.tz), comp, o_start - original, o_end - o_start))  # type: ignore[operator]
+    return sorted(out, key=lambda item: item[0], reverse=True)
 
 
 def _changed(overrides: list[Any], start: Value | None, window: Window, budget: Budget,

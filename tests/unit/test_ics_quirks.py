@@ -77,6 +77,10 @@ CASES: list[tuple[str, list[Row], list[tuple[str, bool]]]] = [
      [("has an unreadable DTEND 'None'; read as ending when it starts", False)]),
     ("updated_series_deleted_change.ics", [("2026-03-02", True, "reading-group_20260302"),
                                            ("2026-04-13", True, "reading-group_20260413")], []),
+    ("this_and_future.ics", [("20260901T120000Z", False, "course_20260901T120000Z"),
+                             ("20260902T120000Z", False, "course_20260902T120000Z"),
+                             ("20260903T090000Z", False, "course_20260903T120000Z"),
+                             ("20260904T090000Z", False, "course_20260904T120000Z")], []),
     ("dense_short_series.ics", _series("sprint-slots", "20260910T140000Z", "20260910T141500Z", "20260910T143000Z",
                                        "20260910T144500Z", "20260910T150000Z", "20260910T151500Z"), []),
     ("hostile_centuries_old.ics", [], []),  # instances checked below (365 of them)
