@@ -8,6 +8,7 @@ import sys
 import typer
 
 from cli import demo, ops, users
+from cli.dump import register as register_dump
 from novel_events.errors import InvalidInput, NotFound, NovelEventsError
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.add_typer(users.app, name="users", help="Add, change, remove and list users.")
 ops.register(app)
 demo.register(app)
+register_dump(app)
 
 
 def _fail(message: str, code: int = 2) -> int:

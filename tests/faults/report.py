@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def machine() -> str:
     import prefect
+
     from benchmarks.instrument import describe
 
     return describe(f"Prefect {prefect.__version__}", "store on PostgreSQL, one Prefect server (SQLite) per scenario")
