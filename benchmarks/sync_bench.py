@@ -70,7 +70,7 @@ import prefect.client.base as prefect_client_base  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from machine import describe  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from prefect.client.orchestration import PrefectClient  # noqa: E402
-from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings  # noqa: E402
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, PREFECT_HOME, temporary_settings  # noqa: E402
 
 import tasks.reconcile  # noqa: E402
 from cli.processes import Child, start_server  # noqa: E402
@@ -415,7 +415,8 @@ def bench_size(backend: str, n: int, args: argparse.Namespace, warn: WarningCoun
         try:
             settings = Settings(home=tmp / "home")
             os.environ["NOVEL_EVENTS_HOME"] = str(settings.home)  # for anything that calls load_settings()
-            with temporary_settings(updates={PREFECT_API_URL: api, PREFECT_HOME: tmp / "client-prefect"}):
+            with temporary_settings(updates={PREFECT_API_URL: api, PREFECT_HOME: tmp / "client-prefect",
+                                             PREFECT_API_AUTH_STRING: server.client_env["PREFECT_API_AUTH_STRING"]}):
                 t = time.perf_counter()
                 asyncio.run(init(settings))
                 setup["init s"] = time.perf_counter() - t

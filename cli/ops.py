@@ -68,7 +68,7 @@ def connect(
             refresh_token_file, client_id=settings.google_client_id, client_secret=secret,
             token_uri=settings.google_token_uri)
     from novel_events.store import SyncStateStore, UserStore
-    from tasks.credentials import save_grant
+    from tasks.credentials import grant_block_name, save_grant
     from tasks.store import ready_engine
 
     save_grant(user.id, grant)
@@ -76,7 +76,7 @@ def connect(
     SyncStateStore(engine).put(user.id, "google", None)  # a new grant may be another account
     UserStore(engine).set_needs_reconnect(user.id, False)
     typer.echo(f"connected {user.id}: Google Calendar (read-only); grant stored in Prefect Secret block "
-               f"'novel-events-google-{user.id}'")
+               f"'{grant_block_name(user.id)}'")
 
 
 def sync(dry_run: bool = typer.Option(False, "--dry-run", help="show what would change, change nothing")) -> None:

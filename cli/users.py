@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import typer
 
-from novel_events.errors import InvalidInput
 from novel_events.models import (
     User,
     check_email,
@@ -43,12 +41,9 @@ def _users():
 def _source(value: str) -> str:
     src = check_source(value)
     if src.startswith("ics:"):
-        loc = src[4:]
-        if "://" not in loc:
-            path = Path(loc).expanduser()
-            if not path.is_file():
-                raise InvalidInput("--source", f"ics file {loc!r} not found; use ics:/path/to/file.ics or ics:https://…")
-            src = f"ics:{path.resolve()}"
+        from novel_events.sources.feeds import FeedPolicy, check_feed_source
+
+        src = check_feed_source(src, FeedPolicy.from_settings(load_settings()))
     return src
 
 

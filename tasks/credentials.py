@@ -24,6 +24,10 @@ STATE_KEY_BLOCK = "novel-events-state-key"
 
 
 def grant_block_name(user_id: str) -> str:
+    """Block names allow only a-z, 0-9 and '-': ids with '_' get a separate, hex-encoded name space
+    (``novel-events-grant-<hex>``), so the mapping stays one-to-one and existing names don't move."""
+    if "_" in user_id:
+        return f"novel-events-grant-{user_id.encode().hex()}"
     return f"novel-events-google-{user_id}"
 
 

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from novel_events.errors import InvalidInput, PermanentError, TransientError
 from novel_events.mailers.base import OutgoingEmail
+from novel_events.redact import redact
 
 __all__ = ["SmtpConfig", "SmtpMailer", "parse_smtp_url"]
 
@@ -161,7 +162,7 @@ class SmtpMailer:
         if password:
             for secret in {password, quote(password, safe="")}:
                 text = text.replace(secret, "***")
-        return text
+        return redact(text)
 
     def _by_code(self, code: int, text: bytes | str, stage: str, exc: BaseException) -> NoReturn:
         reason = f"{self._where}: {code} {self._text(text)} (during {stage})"
