@@ -13,6 +13,7 @@
         srv.url("/status/404")      # an error status whose body carries SECRET
         srv.url("/ok")              # a small valid feed
         srv.url("/ok-gzip")         # the same, gzip-encoded
+        srv.put("a.ics", data)      # a real feed at /feeds/a.ics
 
 Every request is recorded in ``srv.requests`` (path, headers). Bodies of error and redirect answers
 carry :data:`SECRET`, the string that must never appear in a fetch error.
@@ -94,7 +95,9 @@ class _Handler(BaseHTTPRequestHandler):
         path, query = parts.path, parse_qs(parts.query)
         self.server.requests.append((self.path, dict(self.headers.items())))
         secret_body = f"internal reply: {SECRET}\n".encode()
-        if path == "/ok":
+        if path.startswith("/feeds/") and path[7:] in self.server.files:
+            self._send(200, self.server.files[path[7:]])
+        elif path == "/ok":
             self._send(200, OK_ICS)
         elif path == "/ok-gzip":
             self._send(200, gzip.compress(OK_ICS), {"Content-Encoding": "gzip"})
@@ -133,6 +136,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     requests: list[tuple[str, dict[str, str]]]
     stopping: threading.Event
+    files: dict[str, bytes]
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client hanging up mid-body is the point of most of these answers
@@ -143,6 +147,7 @@ class HostileHTTP:
         self._srv = _Server((host, 0), _Handler)
         self._srv.requests = []
         self._srv.stopping = threading.Event()
+        self._srv.files = {}
         self.host = host
         self.port = int(self._srv.server_address[1])
         self._thread = threading.Thread(target=self._srv.serve_forever, name="hostile-http", daemon=True)
@@ -155,6 +160,11 @@ class HostileHTTP:
     def allow(self) -> str:
         """The ``ICS_ALLOW_PRIVATE`` entry that lets a fetch reach this server."""
         return f"{self.host}:{self.port}"
+
+    def put(self, name: str, data: bytes) -> str:
+        """Serve ``data`` as a well-behaved feed at ``/feeds/<name>``; returns its URL."""
+        self._srv.files[name] = data
+        return self.url(f"/feeds/{name}")
 
     def url(self, path: str, host: str | None = None) -> str:
         return f"http://{host or self.host}:{self.port}{path}"
