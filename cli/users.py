@@ -17,6 +17,7 @@ from novel_events.models import (
 )
 from novel_events.schedules import Schedule
 from novel_events.settings import load_settings
+from novel_events.store.feed_secrets import mask_source
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -167,7 +168,7 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
         nxt = u.schedule.next_times(now)[0] if u.enabled else None
         rows.append({
             "id": u.id, "email": u.email, "schedule": u.schedule.describe(), "cron": u.schedule.cron,
-            "timezone": u.timezone, "source": "google" if u.source == "google" else "ics",
+            "timezone": u.timezone, "source": mask_source(u.source),
             "enabled": u.enabled, "lookaheadDays": u.lookahead_days,
             "nextLocal": nxt.isoformat() if nxt else None,
             "nextUtc": nxt.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if nxt else None,

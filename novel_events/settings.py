@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     )
     ics_root: Path | None = Field(
         default=None, description="The only folder local iCal sources may come from; unset = local files refused")
+    store_key: SecretStr | None = Field(
+        default=None, description="Fernet key sealing private feed URLs in the store; default HOME/secrets/store-key")
     ics_allow_private: str = Field(
         default="", description="Comma-separated host:port a feed may be fetched from despite a private address")
 
