@@ -141,7 +141,8 @@ def demo(
         for f in sorted(outbox.glob("*.eml")):
             typer.echo(f"  {f}")
         ui = api.removesuffix("/api")
-        typer.echo(f"\nPrefect UI: {ui}   (runs: {ui}/runs)")
+        typer.echo(f"\nPrefect UI: {ui}   (runs: {ui}/runs; it asks for the auth string in "
+                   f"{settings.home / 'secrets' / 'prefect-api-auth'})")
         if keep:
             _serve_forever()
         if not ok:
