@@ -7,6 +7,9 @@ An SMTP server may echo the AUTH line (base64 ``user\\0password``), an HTTP API 
 from __future__ import annotations
 
 import re
+from typing import TypeVar
+
+E = TypeVar("E", bound=BaseException)
 
 MASK = "[redacted]"
 
@@ -36,3 +39,27 @@ def redact(text: str) -> str:
     for pattern, repl in _RULES:
         text = pattern.sub(repl, text)
     return text
+
+
+def scrub_exception(exc: E) -> E:
+    """Redact ``exc`` in place (its args and an SMTP reply), so a chained cause printed in a traceback
+    carries no credential either. Returns ``exc``."""
+    def clean(value: object) -> object:
+        if isinstance(value, bytes):
+            return redact(value.decode("utf-8", "replace")).encode()
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, dict):  # SMTPRecipientsRefused: {rcpt: (code, reply)}
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, tuple):
+            return tuple(clean(v) for v in value)
+        return value
+
+    try:
+        exc.args = tuple(clean(a) for a in exc.args)
+        for attr in ("smtp_error", "recipients", "strerror"):
+            if isinstance(getattr(exc, attr, None), bytes | str | dict):
+                setattr(exc, attr, clean(getattr(exc, attr)))
+    except (AttributeError, TypeError):
+        pass
+    return exc

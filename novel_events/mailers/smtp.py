@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from novel_events.errors import InvalidInput, PermanentError, TransientError
 from novel_events.mailers.base import OutgoingEmail
-from novel_events.redact import redact
+from novel_events.redact import redact, scrub_exception
 
 __all__ = ["SmtpConfig", "SmtpMailer", "parse_smtp_url"]
 
@@ -148,7 +148,7 @@ class SmtpMailer:
             finally:
                 _close_quietly(smtp)
         except Exception as exc:
-            self._raise_classified(exc, stage)
+            self._raise_classified(scrub_exception(exc), stage)
         if reply is not None and (match := _QUEUED_AS.search(reply[1])):
             return match.group(1).decode("ascii")
         return email.message_id
