@@ -65,14 +65,18 @@ def is_url(location: str) -> bool:
 
 # ---------------------------------------------------------------- local files
 
+def _file_error(what: str) -> PermanentError:
+    return PermanentError(f"cannot read iCal file: {what}")
+
+
 def local_path(location: str, policy: FeedPolicy) -> Path:
     """The resolved path of a local source, refused unless it is a regular file inside ICS_ROOT."""
     if policy.ics_root is None:
-        raise PermanentError("local iCal files are not allowed (set NOVEL_EVENTS_ICS_ROOT to the folder they live in)")
+        raise _file_error("local iCal files are not allowed (set NOVEL_EVENTS_ICS_ROOT to the folder they live in)")
     raw = location[len("file://"):] if location.lower().startswith("file://") else location
     raw = unquote(raw) if location.lower().startswith("file://") else raw
     if "\x00" in raw:
-        raise PermanentError("iCal file path is not valid")
+        raise _file_error("the path is not valid")
     root = policy.ics_root.expanduser().resolve()
     path = Path(raw).expanduser()
     if not path.is_absolute():
@@ -80,15 +84,15 @@ def local_path(location: str, policy: FeedPolicy) -> Path:
     try:
         resolved = path.resolve(strict=True)
     except (OSError, RuntimeError):
-        raise PermanentError("iCal file not found") from None
+        raise _file_error("not found") from None
     if not resolved.is_relative_to(root):
-        raise PermanentError(f"iCal file is outside ICS_ROOT ({root})")
+        raise _file_error(f"it is outside ICS_ROOT ({root})")
     try:
         st = resolved.stat()
     except OSError:
-        raise PermanentError("iCal file not found") from None
+        raise _file_error("not found") from None
     if not stat.S_ISREG(st.st_mode):
-        raise PermanentError("iCal source is not a regular file")
+        raise _file_error("not a regular file")
     return resolved
 
 
@@ -99,12 +103,12 @@ def read_file(location: str, policy: FeedPolicy) -> bytes:
         fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise PermanentError("iCal file is a symbolic link") from None
-        raise PermanentError(f"cannot read iCal file ({exc.strerror or 'error'})") from None
+            raise _file_error("it is a symbolic link") from None
+        raise _file_error(exc.strerror or "error") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):  # swapped between the check and the open
-            raise PermanentError("iCal source is not a regular file")
+            raise _file_error("not a regular file")
         if st.st_size > policy.max_bytes:
             raise _too_large(policy.max_bytes)
         chunks: list[bytes] = []
@@ -116,7 +120,7 @@ def read_file(location: str, policy: FeedPolicy) -> bytes:
             chunks.append(chunk)
         return b"".join(chunks)
     except OSError as exc:
-        raise PermanentError(f"cannot read iCal file ({exc.strerror or 'error'})") from None
+        raise _file_error(exc.strerror or "error") from None
     finally:
         os.close(fd)
 
