@@ -81,7 +81,7 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory, session_home: Path) ->
 
     from cli.processes import start_server
 
-    server, api = start_server(tmp_path_factory.mktemp("prefect-home"), scheduler_loop=2,
+    server, api = start_server(tmp_path_factory.mktemp("prefect-home"), scheduler_loop=2, timeout=600,
                                secrets_dir=tmp_path_factory.mktemp("prefect-secrets"), extra_env={
         # a dead run's deployment-concurrency lease expires after 30 s (the minimum), checked every 2 s
         "PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION": "30",
