@@ -60,7 +60,7 @@ from pathlib import Path
 import prefect
 import sqlalchemy as sa
 from instrument import cold_import_seconds, describe, wait_quiet
-from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, PREFECT_HOME, temporary_settings
 from sync_cases import (
     Case,
     WarningCounter,
@@ -97,7 +97,8 @@ def bench_size(backend: str, n: int, args: argparse.Namespace, warn: WarningCoun
         try:
             settings = Settings(home=tmp / "home")
             os.environ["NOVEL_EVENTS_HOME"] = str(settings.home)  # for anything that calls load_settings()
-            with temporary_settings(updates={PREFECT_API_URL: api, PREFECT_HOME: tmp / "client-prefect"}):
+            with temporary_settings(updates={PREFECT_API_URL: api, PREFECT_HOME: tmp / "client-prefect",
+                                             PREFECT_API_AUTH_STRING: server.client_env["PREFECT_API_AUTH_STRING"]}):
                 t = time.perf_counter()
                 asyncio.run(init(settings))
                 setup["init s"] = time.perf_counter() - t

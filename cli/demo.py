@@ -35,16 +35,20 @@ def _stack(settings: Settings, *, port: int, worker_limit: int, poll: float) -> 
     prefect_home = settings.home / "prefect"
     use_port = port if _port_free(port) else free_port()
     typer.echo(f"starting Prefect server (SQLite in {prefect_home}) on 127.0.0.1:{use_port} …")
-    server, api = start_server(prefect_home, port=use_port, ui=True)
+    server, api = start_server(prefect_home, port=use_port, ui=True, secrets_dir=settings.home / "secrets")
     stack = ExitStack()
     worker = None
     try:
-        from prefect.settings import PREFECT_API_URL, temporary_settings
+        from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
-        stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api}))
+        stack.enter_context(temporary_settings(updates={
+            PREFECT_API_URL: api, PREFECT_API_AUTH_STRING: server.client_env["PREFECT_API_AUTH_STRING"]}))
         _bootstrap(settings)
+        # local iCal sources: the operator's ICS_ROOT, else the demo's own samples folder
+        ics_root = settings.ics_root or settings.home / "samples"
         worker = start_worker(api, settings.work_pool, settings.home / "worker.log", limit=worker_limit,
-                              poll_seconds=poll, env={"NOVEL_EVENTS_HOME": str(settings.home)})
+                              poll_seconds=poll, env={"NOVEL_EVENTS_HOME": str(settings.home),
+                                                      "NOVEL_EVENTS_ICS_ROOT": str(ics_root), **server.client_env})
         typer.echo(f"worker started (pool {settings.work_pool!r}, limit {worker_limit}); log: {worker.log}")
         yield api
     finally:
@@ -138,7 +142,8 @@ def demo(
         for f in sorted(outbox.glob("*.eml")):
             typer.echo(f"  {f}")
         ui = api.removesuffix("/api")
-        typer.echo(f"\nPrefect UI: {ui}   (runs: {ui}/runs)")
+        typer.echo(f"\nPrefect UI: {ui}   (runs: {ui}/runs; it asks for the auth string in "
+                   f"{settings.home / 'secrets' / 'prefect-api-auth'})")
         if keep:
             _serve_forever()
         if not ok:
@@ -162,7 +167,10 @@ def up(
     settings = load_settings()
     with _stack(settings, port=port, worker_limit=worker_limit, poll=5.0) as api:
         typer.echo(f"Prefect UI: {api.removesuffix('/api')}   API: {api}")
-        typer.echo(f"in another shell: export PREFECT_API_URL={api} NOVEL_EVENTS_HOME={settings.home}")
+        from cli.server_secrets import AUTH_FILE
+
+        typer.echo(f"in another shell: export PREFECT_API_URL={api} NOVEL_EVENTS_HOME={settings.home} "
+                   f"PREFECT_API_AUTH_STRING=$(cat {settings.home / 'secrets' / AUTH_FILE})")
         _serve_forever()
 
 

@@ -59,10 +59,12 @@ def dump(
 
 def read_ics_source(location: str, *, start: dt.datetime, end: dt.datetime, user_tz: str) -> Any:
     """The feed at ``location`` read and expanded (the one place the dump command fetches bytes)."""
-    from novel_events.sources.ics import read_calendar, read_ics
+    from novel_events.settings import load_settings
+    from novel_events.sources.feeds import FeedPolicy, read_feed
+    from novel_events.sources.ics import read_calendar
 
     try:
-        data = read_ics(location)
+        data = read_feed(location, FeedPolicy.from_settings(load_settings()))
     except PermanentError as exc:
         if "://" not in location:  # a local file that cannot be read is bad input
             raise InvalidInput("SOURCE", f"{exc}; use ics:/path/to/file.ics or ics:https://…") from None

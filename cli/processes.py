@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -42,6 +42,7 @@ class Child:
     name: str
     proc: subprocess.Popen[bytes]
     log: Path
+    client_env: dict[str, str] = field(default_factory=dict)  # what a client of this child needs (API auth)
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -98,14 +99,25 @@ def server_env(prefect_home: Path, *, ui: bool, scheduler_loop: float | None = N
 
 def start_server(prefect_home: Path, *, port: int | None = None, ui: bool = False,
                  scheduler_loop: float | None = None, database_url: str | None = None,
-                 extra_env: Mapping[str, str] | None = None, timeout: float = 120.0) -> tuple[Child, str]:
-    """Start ``prefect server start`` and wait until its API answers; returns (child, api_url)."""
+                 extra_env: Mapping[str, str] | None = None, timeout: float = 120.0,
+                 secrets_dir: Path | None = None) -> tuple[Child, str]:
+    """Start ``prefect server start`` and wait until its API answers; returns (child, api_url).
+
+    The API requires an auth string and block data is encrypted with a key of ours (both kept in
+    0600 files in ``secrets_dir``, default ``<prefect_home>-secrets``, see :mod:`cli.server_secrets`);
+    ``child.client_env`` holds what workers and clients need (``PREFECT_API_AUTH_STRING``).
+    """
+    from cli.server_secrets import client_env, server_secret_env
+
     port = port or free_port()
-    env = base_env(server_env(prefect_home, ui=ui, scheduler_loop=scheduler_loop, database_url=database_url,
-                              extra=extra_env))
+    secrets_dir = secrets_dir or prefect_home.with_name(f"{prefect_home.name}-secrets")
+    secret_env = server_secret_env(secrets_dir, None if database_url else prefect_home)
+    env = base_env({**server_env(prefect_home, ui=ui, scheduler_loop=scheduler_loop, database_url=database_url,
+                                 extra=extra_env), **secret_env})
     child = _spawn("prefect-server", [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
                                       "--port", str(port)],
                    env, prefect_home / "server.log")
+    child.client_env = client_env(secrets_dir)
     api = f"http://127.0.0.1:{port}/api"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import typer
 
-from novel_events.errors import InvalidInput
 from novel_events.models import (
     User,
     check_email,
@@ -19,6 +17,7 @@ from novel_events.models import (
 )
 from novel_events.schedules import Schedule
 from novel_events.settings import load_settings
+from novel_events.store.feed_secrets import mask_source
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -43,12 +42,9 @@ def _users():
 def _source(value: str) -> str:
     src = check_source(value)
     if src.startswith("ics:"):
-        loc = src[4:]
-        if "://" not in loc:
-            path = Path(loc).expanduser()
-            if not path.is_file():
-                raise InvalidInput("--source", f"ics file {loc!r} not found; use ics:/path/to/file.ics or ics:https://…")
-            src = f"ics:{path.resolve()}"
+        from novel_events.sources.feeds import FeedPolicy, check_feed_source
+
+        src = check_feed_source(src, FeedPolicy.from_settings(load_settings()))
     return src
 
 
@@ -172,7 +168,7 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
         nxt = u.schedule.next_times(now)[0] if u.enabled else None
         rows.append({
             "id": u.id, "email": u.email, "schedule": u.schedule.describe(), "cron": u.schedule.cron,
-            "timezone": u.timezone, "source": "google" if u.source == "google" else "ics",
+            "timezone": u.timezone, "source": mask_source(u.source),
             "enabled": u.enabled, "lookaheadDays": u.lookahead_days,
             "nextLocal": nxt.isoformat() if nxt else None,
             "nextUtc": nxt.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if nxt else None,

@@ -88,12 +88,13 @@ class CalendarDump:
 def zone(name: str, *, field_name: str = "timezone") -> ZoneInfo:
     """The ZoneInfo for an IANA name, or InvalidInput naming ``field_name``."""
     try:
-        if not name or name != name.strip():
+        if not name or name != name.strip() or len(name) > 64:
             raise ValueError(name)
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        shown = repr(name) if len(str(name)) <= 64 else f"{str(name)[:40]!r}… ({len(name)} characters)"
         raise InvalidInput(
-            field_name, f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin or UTC"
+            field_name, f"unknown time zone {shown}; use an IANA name such as Europe/Berlin or UTC"
         ) from None
 
 

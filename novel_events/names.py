@@ -29,7 +29,13 @@ def user_tag(user_id: str) -> str:
 
 
 def grant_block_name(user_id: str) -> str:
-    """The Prefect Secret block that holds a user's Google grant."""
+    """The Prefect Secret block that holds a user's Google grant.
+
+    Block names allow only a-z, 0-9 and '-': ids with '_' get a separate, hex-encoded name space
+    (``novel-events-grant-<hex>``), so the mapping stays one-to-one and existing names don't move.
+    """
+    if "_" in user_id:
+        return f"novel-events-grant-{user_id.encode().hex()}"
     return f"novel-events-google-{user_id}"
 
 

@@ -73,6 +73,8 @@ def safe_url(value: Any) -> str | None:
         return None
     url = value.strip()
     parsed = urlparse(url)
+    if len(url) > 2048 or any(c.isspace() or not c.isprintable() for c in url):  # CR/LF would forge text lines
+        return None
     if parsed.scheme.lower() in {"http", "https"} and parsed.netloc and not any(c in url for c in "\"'<> "):
         return url
     return None

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     unsubscribe_url: str | None = Field(
         default=None, description="Base URL for List-Unsubscribe; '{user_id}' is substituted"
     )
+    ics_root: Path | None = Field(
+        default=None, description="The only folder local iCal sources may come from; unset = local files refused")
+    store_key: SecretStr | None = Field(
+        default=None, description="Fernet key sealing private feed URLs in the store; default HOME/secrets/store-key")
+    ics_allow_private: str = Field(
+        default="", description="Comma-separated host:port a feed may be fetched from despite a private address")
 
     @field_validator("catchup_window", "send_claim_timeout", "retry_backoff", "retry_backoff_max",
                      "pending_timeout", mode="before")
@@ -83,12 +89,28 @@ class Settings(BaseSettings):
     def store_url(self) -> str:
         """The store's SQLAlchemy URL (contains a password when one is configured: keep it secret)."""
         if self.database_url is not None:
-            return self.database_url.get_secret_value()
+            url = self.database_url.get_secret_value()
+            _check_database_named(url)
+            return url
         return f"sqlite:///{self.home / 'novel-events.db'}"
 
     @property
     def outbox(self) -> Path:
         return self.outbox_dir or (self.home / "outbox")
+
+
+def _check_database_named(url: str) -> None:
+    """A server URL must name its database: without one the schema would land in ``postgres``."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise InvalidInput("NOVEL_EVENTS_DATABASE_URL", "is not a SQLAlchemy URL; use "
+                           "postgresql+psycopg://user:pass@host/dbname or sqlite:///path") from None
+    if not parsed.get_backend_name().startswith("sqlite") and not (parsed.database or "").strip("/"):
+        raise InvalidInput("NOVEL_EVENTS_DATABASE_URL", "names no database; use postgresql+psycopg://user:pass@host/dbname")
 
 
 def load_settings() -> Settings:

@@ -23,7 +23,8 @@ from novel_events.names import unsubscribe_url
 from novel_events.novelty import NoveltyPrefs, analyze
 from novel_events.render import RenderedDigest, render_digest
 from novel_events.settings import load_settings
-from novel_events.sources.ics import parse_ics, read_ics
+from novel_events.sources.feeds import FeedPolicy, read_feed
+from novel_events.sources.ics import parse_ics
 from tasks import store
 from tasks.retry import call_retrying, honour_retry_after, retry_if_transient
 from tasks.sealed import SealedPickleSerializer, cache_dir, sealing_available
@@ -40,7 +41,8 @@ def fetch_dump(user: User, now: dt.datetime, log: Any = None) -> CalendarDump:
     """The user's events over [now - history, now + lookahead)."""
     start, end = now - HISTORY, now + dt.timedelta(days=user.lookahead_days)
     if user.source.startswith("ics:"):
-        return parse_ics(read_ics(user.source[4:]), start=start, end=end, user_tz=user.timezone)
+        data = read_feed(user.source, FeedPolicy.from_settings(load_settings()))
+        return parse_ics(data, start=start, end=end, user_tz=user.timezone)
     from tasks.google import fetch_google  # lazy: only Google users pay for the client import
 
     return fetch_google(user, start, end, log)

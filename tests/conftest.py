@@ -12,6 +12,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -28,6 +29,9 @@ __all__ = ["HEARTBEAT_SECONDS", "ROOT", "environ", "unique_id"]  # for older imp
 SERVER_FIXTURES = frozenset({"prefect_api", "initialized", "worker"})
 E2E_DIRS = ("e2e", "flows")
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+if TYPE_CHECKING:
+    from tests.fakes.hostile_http import HostileHTTP
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -55,25 +59,52 @@ def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """NOVEL_EVENTS_HOME for the whole session (SQLite store + outbox), set in the environment."""
     home = tmp_path_factory.mktemp("novel-home")
     # Tests run the maintenance job by hand: a scheduled one would sync in the middle of a test.
+    # Local feeds: anything under this session's temp folder; remote feeds: the session's local feed server.
     with environ({"NOVEL_EVENTS_HOME": str(home), "NOVEL_EVENTS_EMAIL_BACKEND": "outbox",
-                  "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0", "NOVEL_EVENTS_RECOVERY_EVERY_MINUTES": "0"}):
+                  "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0", "NOVEL_EVENTS_RECOVERY_EVERY_MINUTES": "0",
+                  "NOVEL_EVENTS_ICS_ROOT": str(tmp_path_factory.getbasetemp()),
+                  "NOVEL_EVENTS_ICS_ALLOW_PRIVATE": _feed_server().allow}):
         yield home
+    _feed_server().stop()
+
+
+_FEEDS: list[object] = []
+
+
+def _feed_server() -> HostileHTTP:
+    """One local feed server per session (tests/fakes/hostile_http.py), allow-listed by host:port."""
+    from tests.fakes.hostile_http import HostileHTTP
+
+    if not _FEEDS:
+        _FEEDS.append(HostileHTTP().start())
+    return _FEEDS[0]  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def feed_server(session_home: Path) -> HostileHTTP:
+    """The allow-listed local HTTP feed server (``/ok``, ``/status/404``, ``/redirect?to=…``, …)."""
+    return _feed_server()
 
 
 @pytest.fixture(scope="session")
 def prefect_api(tmp_path_factory: pytest.TempPathFactory, session_home: Path) -> Iterator[str]:
     """A real Prefect server (SQLite) with a fast scheduler loop; PREFECT_API_URL points at it."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
     from cli.processes import start_server
 
-    server, api = start_server(tmp_path_factory.mktemp("prefect-home"), scheduler_loop=2, extra_env={
+    server, api = start_server(tmp_path_factory.mktemp("prefect-home"), scheduler_loop=2, timeout=600,
+                               secrets_dir=tmp_path_factory.mktemp("prefect-secrets"), extra_env={
         # a dead run's deployment-concurrency lease expires after 30 s (the minimum), checked every 2 s
         "PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION": "30",
         "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "2",
     })
     try:
-        with environ({"PREFECT_API_URL": api}), temporary_settings(updates={PREFECT_API_URL: api}):
+        # the server refuses requests without the auth string; clients (and workers, via the
+        # environment) send it
+        auth = server.client_env["PREFECT_API_AUTH_STRING"]
+        with environ({"PREFECT_API_URL": api, **server.client_env}), temporary_settings(
+                updates={PREFECT_API_URL: api, PREFECT_API_AUTH_STRING: auth}):
             yield api
     finally:
         server.stop()

@@ -32,6 +32,7 @@ import sendgrid
 
 from novel_events.errors import OutcomeUnknown, PermanentError, TransientError
 from novel_events.mailers.base import OutgoingEmail
+from novel_events.redact import redact
 
 __all__ = ["DEFAULT_HOST", "RESERVED_HEADERS", "SendGridMailer", "build_payload"]
 
@@ -186,7 +187,7 @@ class SendGridMailer:
         return f"SendGridMailer(host={self.host!r}, timeout={self.timeout})"
 
     def _clean(self, text: str) -> str:
-        return text.replace(self._api_key, "***")
+        return redact(text.replace(self._api_key, "***"))
 
     def send(self, email: OutgoingEmail) -> str:
         payload = build_payload(email)

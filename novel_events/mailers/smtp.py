@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from novel_events.errors import InvalidInput, OutcomeUnknown, PermanentError, TransientError
 from novel_events.mailers.base import OutgoingEmail
+from novel_events.redact import redact, scrub_exception
 
 __all__ = ["SmtpConfig", "SmtpMailer", "parse_smtp_url"]
 
@@ -197,7 +198,7 @@ class SmtpMailer:
                     f"{self._where}: no reply to the end of DATA ({type(exc).__name__}); "
                     "the message may have been delivered"
                 ) from exc
-            self._raise_classified(exc, stage)
+            self._raise_classified(scrub_exception(exc), stage)
         if reply is not None and (match := _QUEUED_AS.search(reply[1])):
             return match.group(1).decode("ascii")
         return email.message_id
@@ -211,7 +212,7 @@ class SmtpMailer:
         if password:
             for secret in {password, quote(password, safe="")}:
                 text = text.replace(secret, "***")
-        return text
+        return redact(text)
 
     def _by_code(self, code: int, text: bytes | str, stage: str, exc: BaseException) -> NoReturn:
         reason = f"{self._where}: {code} {self._text(text)} (during {stage})"

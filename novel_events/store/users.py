@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from novel_events.errors import InvalidInput, NotFound
 from novel_events.models import User
 from novel_events.schedules import Schedule
+from novel_events.store import feed_secrets
 from novel_events.store.failures import transient_store
 from novel_events.store.tables import sync_state, users
 
@@ -59,16 +60,40 @@ def _user(row: Mapping[str, Any] | sa.RowMapping) -> User:
     )
 
 
+def _default_key() -> bytes:
+    from novel_events.settings import load_settings
+
+    return feed_secrets.store_key(load_settings())
+
+
 class UserStore:
-    def __init__(self, engine: sa.Engine) -> None:
+    """Users in the store; private feed URLs are sealed on write and unsealed on read
+    (``key`` gives the store key, by default from the settings: see :mod:`feed_secrets`)."""
+
+    def __init__(self, engine: sa.Engine, key: Callable[[], bytes] | None = None) -> None:
         self.engine = engine
+        self._key_fn = key or _default_key
+        self._key: bytes | None = None
+
+    def _sealed(self, user: User) -> dict[str, Any]:
+        row = _row(user)
+        if feed_secrets.is_private(user.source):
+            self._key = self._key or self._key_fn()
+            row["source"] = feed_secrets.seal(user.source, self._key)
+        return row
+
+    def _user(self, row: Mapping[str, Any] | sa.RowMapping) -> User:
+        if str(row["source"]).startswith(feed_secrets.PREFIX):
+            self._key = self._key or self._key_fn()
+            row = {**row, "source": feed_secrets.unseal(row["source"], self._key)}
+        return _user(row)
 
     def add(self, user: User) -> None:
         now = _now()
         with self.engine.begin() as conn:
             if conn.execute(sa.select(users.c.id).where(users.c.id == user.id)).first():
                 raise InvalidInput("ID", f"user {user.id!r} already exists; use 'users set' to change it")
-            conn.execute(users.insert().values(**_row(user), created_at=now, updated_at=now))
+            conn.execute(users.insert().values(**self._sealed(user), created_at=now, updated_at=now))
 
     def save(self, user: User) -> bool:
         """Update an existing user; returns False when nothing changed."""
@@ -76,9 +101,9 @@ class UserStore:
             current = conn.execute(sa.select(users).where(users.c.id == user.id)).mappings().first()
             if current is None:
                 raise NotFound(f"unknown user {user.id!r}")
-            if _user(current) == user:
+            if self._user(current) == user:
                 return False
-            conn.execute(users.update().where(users.c.id == user.id).values(**_row(user), updated_at=_now()))
+            conn.execute(users.update().where(users.c.id == user.id).values(**self._sealed(user), updated_at=_now()))
             return True
 
     @transient_store
@@ -87,7 +112,7 @@ class UserStore:
             row = conn.execute(sa.select(users).where(users.c.id == user_id)).mappings().first()
         if row is None:
             raise NotFound(f"unknown user {user_id!r}")
-        return _user(row)
+        return self._user(row)
 
     def remove(self, user_id: str) -> None:
         with self.engine.begin() as conn:
@@ -99,7 +124,7 @@ class UserStore:
     def list(self) -> list[User]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(users).order_by(users.c.id)).mappings().all()
-        return [_user(r) for r in rows]
+        return [self._user(r) for r in rows]
 
     @transient_store
     def set_needs_reconnect(self, user_id: str, value: bool) -> None:

@@ -19,6 +19,7 @@ GOOD = ["--email", "ann@example.org", "--timezone", "Europe/Berlin", "--schedule
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NOVEL_EVENTS_HOME", str(tmp_path))
     monkeypatch.delenv("NOVEL_EVENTS_DATABASE_URL", raising=False)
+    monkeypatch.setenv("NOVEL_EVENTS_ICS_ROOT", str(tmp_path))
     ics = tmp_path / "cal.ics"
     ics.write_text("BEGIN:VCALENDAR\nVERSION:2.0\nEND:VCALENDAR\n")
     assert main(["users", "add", "ann", *GOOD, "--source", f"ics:{ics}"]) == 0

@@ -8,7 +8,7 @@ import pytest
 
 from novel_events.errors import PermanentError
 from novel_events.samples import PEOPLE, build_ics
-from novel_events.sources.ics import parse_ics, read_ics
+from novel_events.sources.ics import parse_ics
 
 NOW = dt.datetime(2026, 11, 29, 8, tzinfo=dt.UTC)
 
@@ -88,11 +88,6 @@ def test_status_attendees_and_organizer_are_mapped() -> None:
 def test_garbage_is_a_permanent_error(data: bytes) -> None:
     with pytest.raises(PermanentError):
         parse_ics(data, start=NOW, end=NOW + dt.timedelta(days=1), user_tz="UTC")
-
-
-def test_missing_file_is_a_permanent_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(PermanentError, match="cannot read"):
-        read_ics(str(tmp_path / "nope.ics"))
 
 
 def test_samples_have_routine_and_upcoming_one_offs() -> None:
