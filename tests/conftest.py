@@ -29,6 +29,7 @@ __all__ = ["HEARTBEAT_SECONDS", "ROOT", "environ", "unique_id"]  # for older imp
 SERVER_FIXTURES = frozenset({"prefect_api", "initialized", "worker"})
 E2E_DIRS = ("e2e", "flows")
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+E2E_TIMEOUT = 600  # seconds per e2e test (others: pyproject's 300; `make unit`: 60)
 
 if TYPE_CHECKING:
     from tests.fakes.hostile_http import HostileHTTP
@@ -44,6 +45,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         fixtures = set(getattr(item, "fixturenames", ()))
         if top in E2E_DIRS or fixtures & SERVER_FIXTURES:
             item.add_marker(pytest.mark.e2e)
+            if item.get_closest_marker("timeout") is None:  # the first one also waits for the server and worker
+                item.add_marker(pytest.mark.timeout(E2E_TIMEOUT))
         if "postgres_url" in fixtures:
             item.add_marker(pytest.mark.postgres)
 
@@ -93,6 +96,7 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory, session_home: Path) ->
 
     from cli.processes import start_server
 
+    # timeout: a loaded 2-core machine (parallel suites) can take minutes to bring a server up
     server, api = start_server(tmp_path_factory.mktemp("prefect-home"), scheduler_loop=2, timeout=600,
                                secrets_dir=tmp_path_factory.mktemp("prefect-secrets"), extra_env={
         # a dead run's deployment-concurrency lease expires after 30 s (the minimum), checked every 2 s

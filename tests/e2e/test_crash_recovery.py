@@ -25,7 +25,7 @@ from tests.fakes.smtp_server import FakeSmtpServer
 from tests.support.env import HEARTBEAT_SECONDS, unique_id
 from tests.support.prefect import add_user, create_scheduled_run, deploy_on_own_pool, wait_final
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]  # waits out missed heartbeats and claim timeouts
+pytestmark = pytest.mark.e2e
 CLAIM_TIMEOUT = "5"
 
 
