@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from novel_events.events import CalendarDump, NovelEvent
@@ -30,6 +31,7 @@ from tasks.retry import call_retrying, honour_retry_after, retry_if_transient
 from tasks.sealed import SealedPickleSerializer, cache_dir, sealing_available
 
 HISTORY = dt.timedelta(days=365)
+CACHE_FOR = dt.timedelta(hours=6)  # longer than any catch-up window a re-run can fall in
 
 
 def load_user(user_id: str, log: Any = None) -> User:
@@ -85,8 +87,7 @@ def _extract_cache_key(_: Any, params: dict[str, Any]) -> str | None:
 
 
 @task(name="extract-novel-events", retries=4, retry_delay_seconds=exponential_backoff(backoff_factor=2),
-      retry_jitter_factor=1.0, retry_condition_fn=retry_if_transient, cache_key_fn=_extract_cache_key,
-      cache_expiration=dt.timedelta(hours=6), persist_result=False, result_serializer=SealedPickleSerializer())
+      retry_jitter_factor=1.0, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE, persist_result=False)
 def extract(user: User, slot: str, now: dt.datetime) -> list[NovelEvent]:
     """Fetch the calendar and pick out the novel events: the one step worth retrying on its own.
 
@@ -109,5 +110,7 @@ def extract_for(user: User, slot: str, now: dt.datetime) -> list[NovelEvent]:
     """Run ``extract``, cached (sealed, in ``HOME/cache``) when the sealing key can be had."""
     if slot.startswith("manual:") or not sealing_available():
         return extract(user, slot, now)
-    cached = extract.with_options(persist_result=True, result_storage=cache_dir(load_settings().home))
+    cached = extract.with_options(
+        cache_key_fn=_extract_cache_key, cache_expiration=CACHE_FOR, persist_result=True,
+        result_storage=cache_dir(load_settings().home), result_serializer=SealedPickleSerializer())
     return cached(user, slot, now)

@@ -14,6 +14,21 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "ics"
 GOOD = ["--email", "ann@example.org", "--timezone", "America/New_York", "--schedule", "daily", "--at", "07:00"]
 
 
+@pytest.fixture(autouse=True)
+def ics_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Local feeds are read only inside ICS_ROOT: here, the test corpus."""
+    monkeypatch.setenv("NOVEL_EVENTS_ICS_ROOT", str(DATA))
+
+
+def test_a_file_outside_ics_root_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outside = tmp_path / "secret.ics"
+    outside.write_bytes((DATA / "exdate.ics").read_bytes())
+    argv = ["dump", f"ics:{outside}", "--start", "2026-11-01", "--end", "2026-12-01"]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "ICS_ROOT" in captured.err and len(captured.err.strip().splitlines()) == 1
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NOVEL_EVENTS_HOME", str(tmp_path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from tests.conftest import ROOT
+from tests.support.env import ROOT
 
 
 def test_compose_protects_the_api_and_keys_apart_from_the_database() -> None:
