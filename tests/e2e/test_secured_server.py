@@ -9,14 +9,14 @@ import os
 
 import httpx
 import pytest
-from tests.support.prefect import add_user, emails_for
 
 from cli.app import main
 from deployments.sync import sync
 from novel_events.samples import PEOPLE, build_ics
 from novel_events.settings import load_settings
-from tests.support.env import unique_id
 from tests.fakes.hostile_http import SECRET, HostileHTTP
+from tests.support.env import unique_id
+from tests.support.prefect import add_user, emails_for
 
 pytestmark = pytest.mark.e2e
 
