@@ -11,6 +11,7 @@ from prefect.concurrency.sync import rate_limit
 from prefect.tasks import exponential_backoff
 
 from novel_events.errors import is_transient
+from novel_events.links import unsubscribe_headers
 from novel_events.mailers.base import OutgoingEmail
 from novel_events.mailers.factory import make_mailer
 from novel_events.models import User
@@ -54,8 +55,7 @@ def deliver(
     if claim.takeover:
         log.warning("taking over slot %s of %s (earlier attempt failed or died); same Message-ID", slot, user.id)
     headers = {"X-Novel-Events-User": user.id, "X-Novel-Events-Slot": slot}
-    if settings.unsubscribe_url:
-        headers["List-Unsubscribe"] = f"<{settings.unsubscribe_url.replace('{user_id}', user.id)}>"
+    headers.update(unsubscribe_headers(settings.link_signer(), user.id, now, settings.unsubscribe_url))
     email = OutgoingEmail(
         to=user.email, from_=settings.from_email, subject=digest.subject, html=digest.html, text=digest.text,
         message_id=mid, date=now, headers=headers,

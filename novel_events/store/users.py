@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from novel_events.errors import InvalidInput, NotFound
 from novel_events.models import User
 from novel_events.schedules import Schedule
-from novel_events.store.tables import sync_state, users
+from novel_events.store.tables import mute_rules, sync_state, users
 
 
 def _now() -> dt.datetime:
@@ -90,6 +90,7 @@ class UserStore:
     def remove(self, user_id: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(sync_state.delete().where(sync_state.c.user_id == user_id))
+            conn.execute(mute_rules.delete().where(mute_rules.c.user_id == user_id))
             if conn.execute(users.delete().where(users.c.id == user_id)).rowcount == 0:
                 raise NotFound(f"unknown user {user_id!r}")
 
