@@ -97,7 +97,7 @@ def _known(svc: Services, user_id: str) -> User | JSONResponse:
     return user
 
 
-@router.put("/users/{user_id}", status_code=200, responses={201: {"description": "created"}})
+@router.put("/users/{user_id}", status_code=200, response_model=None, responses={201: {"description": "created"}})
 async def put_user(user_id: str, body: UserIn, request: Request, response: Response) -> Any:
     """Create or replace a user; their deployment is reconciled before the answer."""
     svc = _services(request)
@@ -126,13 +126,13 @@ def _valid_id(user_id: str) -> bool:
     return True
 
 
-@router.get("/users/{user_id}")
+@router.get("/users/{user_id}", response_model=None)
 async def get_user(user_id: str, request: Request) -> Any:
     found = _known(_services(request), user_id)
     return found if isinstance(found, JSONResponse) else user_json(found)
 
 
-@router.delete("/users/{user_id}", status_code=204)
+@router.delete("/users/{user_id}", status_code=204, response_model=None)
 async def delete_user(user_id: str, request: Request) -> Any:
     """Remove a user, their stored grant, mute rules and deployment (with its scheduled runs)."""
     svc = _services(request)
@@ -147,7 +147,7 @@ async def delete_user(user_id: str, request: Request) -> Any:
     return Response(status_code=204)
 
 
-@router.post("/users/{user_id}/runs", status_code=202)
+@router.post("/users/{user_id}/runs", status_code=202, response_model=None)
 async def start_run(user_id: str, request: Request, body: RunIn | None = None) -> Any:
     """A manual digest run now (its own slot); ``dry_run`` renders and sends nothing."""
     svc = _services(request)
@@ -159,7 +159,7 @@ async def start_run(user_id: str, request: Request, body: RunIn | None = None) -
                         202)
 
 
-@router.get("/users/{user_id}/runs")
+@router.get("/users/{user_id}/runs", response_model=None)
 async def list_runs(user_id: str, request: Request, limit: int = 20) -> Any:
     """Recent runs, newest first: slot, state, delivery outcome."""
     svc = _services(request)
