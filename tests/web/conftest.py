@@ -74,17 +74,21 @@ def consent(client: TestClient, fake: FakeGoogleCalendar) -> str:
 
 
 @pytest.fixture
-def signed_in(client: TestClient, session_google: FakeGoogleCalendar) -> Callable[[], tuple[TestClient, str]]:
-    """Sign a new Google account up through the whole flow; returns (client, user id)."""
+def signed_in(web_app: Any, session_google: FakeGoogleCalendar) -> Iterator[Callable[[], tuple[TestClient, str]]]:
+    """Sign a new Google account up through the whole flow, each in its own browser; returns (client, user id)."""
+    browsers: list[TestClient] = []
 
     def sign_up() -> tuple[TestClient, str]:
+        from tasks import store
+
+        client = TestClient(web_app)
+        browsers.append(client)
         _account, address = new_account(session_google)
         done = client.get(consent(client, session_google), follow_redirects=False)
         assert done.status_code == 303 and done.headers["location"] == "/settings", done.text
-        from tasks import store
+        (uid,) = [u.id for u in store.users().list() if u.email == address]
+        return client, uid
 
-        uid = store.users().list()
-        (user,) = [u for u in uid if u.email == address]
-        return client, user.id
-
-    return sign_up
+    yield sign_up
+    for c in browsers:
+        c.close()
