@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import jinja2
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.templating import Jinja2Templates
@@ -39,7 +40,9 @@ def create_app(
                   description="Self-service pages and the JSON API (`/api/v1`, bearer `NOVEL_EVENTS_API_TOKEN`).")
     app.state.settings = settings
     app.state.services = services or Services.create(settings)
-    app.state.templates = Jinja2Templates(directory=str(TEMPLATES))
+    # autoescape everything: Starlette's default only escapes *.html, and ours are *.html.j2
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
+    app.state.templates = Jinja2Templates(env=env)
     app.state.login_limiter = RateLimiter(login_per_minute)
     app.state.api_limiter = RateLimiter(api_per_minute)
     app.middleware("http")(security_headers)

@@ -9,6 +9,7 @@ scanners open links); the RFC 8058 one-click POST pauses the digest.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from functools import cache
 from typing import Any
@@ -298,7 +299,7 @@ async def preview(request: Request) -> Response:
                        status=502, link=("/settings", "Back to settings"))
     banner = ('<div style="background:#fef3c7;color:#78350f;padding:8px 12px;font:14px sans-serif">'
               f'Preview: {count} novel event(s). Nothing was sent. <a href="/settings">Back to settings</a></div>')
-    return HTMLResponse(html.replace("<body>", "<body>" + banner, 1))
+    return HTMLResponse(re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + banner, html, count=1))
 
 
 @router.post("/settings/run")

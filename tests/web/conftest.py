@@ -33,7 +33,7 @@ def web_settings(initialized: str, session_google: FakeGoogleCalendar) -> Settin
 def web_app(web_settings: Settings) -> Any:
     from web.app import create_app
 
-    return create_app(web_settings)
+    return create_app(web_settings, login_per_minute=10_000)  # many sign-ups from one test client
 
 
 @pytest.fixture

@@ -218,3 +218,10 @@ def test_logout(signed_in: SignUp) -> None:
     page = client.get("/settings").text
     assert client.post("/logout", data={"csrf": _csrf(page)}, follow_redirects=False).headers["location"] == "/"
     assert client.get("/settings").status_code == 401
+
+
+def test_pages_escape_what_people_typed(signed_in: SignUp) -> None:
+    client, _uid = signed_in()
+    r = client.post("/settings", data=_form(client, at="<script>alert(1)</script>"))
+    assert r.status_code == 422 and "<script>alert(1)</script>" not in r.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
