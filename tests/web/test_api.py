@@ -14,8 +14,11 @@ from fastapi.testclient import TestClient
 from prefect import get_client
 from prefect.exceptions import ObjectNotFound
 
+from novel_events.novelty import MuteRule
+from novel_events.novelty.normalize import title_keys
 from novel_events.samples import PEOPLE, build_ics
 from novel_events.settings import Settings
+from tasks import store
 from tests.conftest import unique_id
 from tests.helpers import emails_for, wait_final
 from tests.web.conftest import API_TOKEN
@@ -126,6 +129,13 @@ def test_run_now_delivers_and_is_listed(api: TestClient, ics_source: str, worker
     assert row["slot"] == f"manual:{run_id}" and row["state"] == "Completed" and row["delivery"] == "sent"
     assert "sent" in row["outcome"]
     assert API_TOKEN not in json.dumps(runs)
+    # "Not new to me" on the dentist: the next digest leaves it out (the worker reads the rule from the store)
+    assert "Dentist" in eml.read_text()
+    store.mutes().add(uid, MuteRule("title", title_keys("Dentist").full, "Dentist"))
+    again = api.post(f"/api/v1/users/{uid}/runs", json={}).json()["flow_run_id"]
+    assert "sent" in (wait_final(UUID(again)).state.message or "")  # type: ignore[union-attr]
+    (second,) = [p for p in emails_for(Settings().outbox, uid) if p != eml]
+    assert "Dentist" not in second.read_text() and "Flight to Lisbon" in second.read_text()
 
 
 def test_api_is_rate_limited(web_settings: Settings) -> None:
