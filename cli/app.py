@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from cli import demo, ops, users
+from cli import demo, ops, users, webcmd
 from cli.dump import register as register_dump
 from novel_events.errors import InvalidInput, NotFound, NovelEventsError
 
@@ -22,6 +22,7 @@ app.add_typer(users.app, name="users", help="Add, change, remove and list users.
 ops.register(app)
 demo.register(app)
 register_dump(app)
+webcmd.register(app)
 
 
 def _fail(message: str, code: int = 2) -> int:

@@ -162,16 +162,28 @@ def _serve_forever() -> None:
 def up(
     port: int = typer.Option(4200, "--port"),
     worker_limit: int = typer.Option(4, "--worker-limit", help="concurrent runs (keep ≤4 on SQLite)"),
+    web_port: int = typer.Option(8080, "--web-port", help="port of the web app (sign-up, settings, /api/v1)"),
 ) -> None:
-    """Run server + worker (scheduler included) for real use until Ctrl-C."""
+    """Run server + worker (scheduler included) + web app for real use until Ctrl-C."""
+    import os
+
+    from cli.processes import start_web
+    from cli.webcmd import local_web_env
+
+    os.environ.update(local_web_env(load_settings().home, web_port))  # the worker signs email links too
     settings = load_settings()
     with _stack(settings, port=port, worker_limit=worker_limit, poll=5.0) as api:
-        typer.echo(f"Prefect UI: {api.removesuffix('/api')}   API: {api}")
         from cli.server_secrets import AUTH_FILE
 
-        typer.echo(f"in another shell: export PREFECT_API_URL={api} NOVEL_EVENTS_HOME={settings.home} "
-                   f"PREFECT_API_AUTH_STRING=$(cat {settings.home / 'secrets' / AUTH_FILE})")
-        _serve_forever()
+        web = start_web(api, settings.home / "web.log", port=web_port, env={"NOVEL_EVENTS_HOME": str(settings.home)})
+        try:
+            typer.echo(f"Prefect UI: {api.removesuffix('/api')}   API: {api}")
+            typer.echo(f"web app: {settings.public_url}   (API docs: {settings.public_url}/docs); log: {web.log}")
+            typer.echo(f"in another shell: export PREFECT_API_URL={api} NOVEL_EVENTS_HOME={settings.home} "
+                       f"PREFECT_API_AUTH_STRING=$(cat {settings.home / 'secrets' / AUTH_FILE})")
+            _serve_forever()
+        finally:
+            web.stop()
 
 
 __all__ = ["demo", "register", "up"]

@@ -150,3 +150,22 @@ def start_worker(api_url: str, pool: str, log: Path, *, limit: int = 4, poll_sec
     if name:
         args += ["--name", name]
     return _spawn(name or "worker", args, worker_env, log)
+
+
+def start_web(api_url: str, log: Path, *, host: str = "127.0.0.1", port: int = 8080,
+              env: Mapping[str, str] | None = None, timeout: float = 60.0) -> Child:
+    """``novel-events web``; waits until /healthz answers."""
+    child = _spawn("web", [str(BIN / "novel-events"), "web", "--host", host, "--port", str(port)],
+                   base_env({"PREFECT_API_URL": api_url, **(env or {})}), log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not child.alive():
+            raise RuntimeError(f"novel-events web exited early:\n{child.tail()}")
+        try:
+            if httpx.get(f"http://{host}:{port}/healthz", timeout=2).status_code == 200:
+                return child
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    child.stop()
+    raise RuntimeError(f"novel-events web did not answer on {host}:{port} within {timeout:.0f}s:\n{child.tail()}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
@@ -65,6 +66,7 @@ class Item:
     reasons: tuple[str, ...]
     video_host: str | None = None
     all_day: bool = False
+    mute: str | None = None  # signed "Not new to me — hide events like this" link
 
 
 def safe_url(value: Any) -> str | None:
@@ -185,7 +187,7 @@ def _zone_note(n: NovelEvent, start: dt.datetime, end: dt.datetime | None, tz_na
     return ", ".join(notes) or None
 
 
-def _item(n: NovelEvent, tz: ZoneInfo, tz_name: str) -> Item:
+def _item(n: NovelEvent, tz: ZoneInfo, tz_name: str, mute: str | None = None) -> Item:
     ev = n.event
     own: str | None = None
     if n.all_day:
@@ -201,7 +203,7 @@ def _item(n: NovelEvent, tz: ZoneInfo, tz_name: str) -> Item:
     reasons = tuple(r for r in (clean_text(r) for r in n.reasons) if r)
     return Item(title=_title(ev), when=when, own_zone=own, location=location, link=safe_url(ev.get("htmlLink")),
                 video=video, reasons=reasons, video_host=urlparse(video).hostname if video else None,
-                all_day=n.all_day)
+                all_day=n.all_day, mute=safe_url(mute))
 
 
 # -- subject and preheader ----------------------------------------------------------------------------------------
@@ -264,12 +266,16 @@ def render_digest(
     schedule_text: str,
     generated_at: dt.datetime,
     manage_url: str | None = None,
+    unsubscribe_url: str | None = None,
+    mute_urls: Mapping[tuple[str, str], str] | None = None,
 ) -> RenderedDigest:
+    """``mute_urls`` maps (calendar id, event id) to the event's "hide events like this" link."""
     tz = zone(tz_name)
+    mutes = mute_urls or {}
     ordered = sorted(novel, key=lambda n: (n.start, n.calendar_id, n.event_id))
     days = []
     for day, group in groupby(ordered, key=lambda n: n.start.astimezone(tz).date()):
-        items = [_item(n, tz, tz_name) for n in group]
+        items = [_item(n, tz, tz_name, mutes.get((n.calendar_id, n.event_id))) for n in group]
         days.append({"label": day_label(day), "short": short_date(day), "items": items})
     subject = subject_for(ordered, now=generated_at, tz_name=tz_name, lookahead_days=lookahead_days)
     span = horizon([], now=None, tz=None, lookahead_days=lookahead_days)
@@ -288,6 +294,7 @@ def render_digest(
         "generated": f"{short_date(generated_at.astimezone(tz).date(), year=True)}, "
                      f"{_fmt_time(generated_at.astimezone(tz))} {tz_name}",
         "manage_url": safe_url(manage_url),
+        "unsubscribe_url": safe_url(unsubscribe_url),
     }
     html = _inliner.inline(_env.get_template("digest.html.j2").render(**ctx))
     text = _env.get_template("digest.txt.j2").render(**ctx)

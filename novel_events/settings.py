@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from novel_events.errors import InvalidInput
+from novel_events.links import LinkSigner
 
 DEFAULT_HOME = Path.home() / ".novel-events"
 
@@ -59,7 +60,7 @@ class Settings(BaseSettings):
     alert_webhook_url: SecretStr | None = None
     alert_email: str | None = None
     unsubscribe_url: str | None = Field(
-        default=None, description="Base URL for List-Unsubscribe; '{user_id}' is substituted"
+        default=None, description="Legacy List-Unsubscribe URL ('{user_id}' substituted); PUBLIC_URL replaces it"
     )
     ics_root: Path | None = Field(
         default=None, description="The only folder local iCal sources may come from; unset = local files refused")
@@ -67,6 +68,12 @@ class Settings(BaseSettings):
         default=None, description="Fernet key sealing private feed URLs in the store; default HOME/secrets/store-key")
     ics_allow_private: str = Field(
         default="", description="Comma-separated host:port a feed may be fetched from despite a private address")
+    public_url: str | None = Field(
+        default=None, description="Base of every link in emails and of the OAuth redirect, e.g. https://digest.example.org"
+    )
+    secret_key: SecretStr | None = Field(default=None, description="Signs web sessions and email links")
+    api_token: SecretStr | None = Field(default=None, description="Bearer token of the JSON API /api/v1")
+    google_auth_uri: str = "https://accounts.google.com/o/oauth2/auth"
 
     @field_validator("catchup_window", "send_claim_timeout", "retry_backoff", "retry_backoff_max",
                      "pending_timeout", mode="before")
@@ -84,6 +91,22 @@ class Settings(BaseSettings):
         if v not in {"outbox", "smtp", "sendgrid"}:
             raise InvalidInput("NOVEL_EVENTS_EMAIL_BACKEND", f"{v!r} is not one of outbox, smtp, sendgrid")
         return v
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        v = v.strip().rstrip("/")
+        if not (v.startswith("http://") or v.startswith("https://")) or any(c in v for c in "?#\"<> "):
+            raise InvalidInput("NOVEL_EVENTS_PUBLIC_URL", f"{v!r} is not a base URL like https://digest.example.org")
+        return v
+
+    def link_signer(self) -> LinkSigner | None:
+        """Signed email links, when PUBLIC_URL and SECRET_KEY are both set."""
+        if not self.public_url or self.secret_key is None:
+            return None
+        return LinkSigner(self.public_url, self.secret_key.get_secret_value().encode())
 
     @cached_property
     def store_url(self) -> str:

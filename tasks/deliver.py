@@ -24,10 +24,10 @@ from prefect.concurrency.sync import rate_limit
 from prefect.tasks import exponential_backoff
 
 from novel_events.errors import OutcomeUnknown, PermanentError
+from novel_events.links import unsubscribe_headers
 from novel_events.mailers.base import Mailer, OutgoingEmail
 from novel_events.mailers.factory import make_mailer
 from novel_events.models import User
-from novel_events.names import unsubscribe_url
 from novel_events.outcome import DigestOutcome, Result
 from novel_events.render import RenderedDigest
 from novel_events.settings import Settings, load_settings
@@ -83,8 +83,7 @@ def deliver(
     elif claim.takeover:
         log.info("slot %s of %s: retrying after a failed attempt", slot, user.id)
     headers = {"X-Novel-Events-User": user.id, "X-Novel-Events-Slot": slot}
-    if settings.unsubscribe_url:
-        headers["List-Unsubscribe"] = f"<{unsubscribe_url(settings.unsubscribe_url, user.id)}>"
+    headers.update(unsubscribe_headers(settings.link_signer(), user.id, now, settings.unsubscribe_url))
     email = OutgoingEmail(
         to=user.email, from_=settings.from_email, subject=digest.subject, html=digest.html, text=digest.text,
         message_id=mid, date=now, headers=headers,

@@ -19,8 +19,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from novel_events.events import CalendarDump, NovelEvent
+from novel_events.links import email_links
 from novel_events.models import User
-from novel_events.names import unsubscribe_url
 from novel_events.novelty import NoveltyPrefs, analyze
 from novel_events.render import RenderedDigest, render_digest
 from novel_events.settings import load_settings
@@ -58,15 +58,16 @@ def prefs_for(user: User) -> NoveltyPrefs:
         exclude_calendars=tuple(user.exclude_calendars),
         include_all_day=user.include_all_day,
         include_declined=user.include_declined,
+        mutes=store.mute_rules(user.id),
     )
 
 
 def render_for(user: User, novel: list[NovelEvent], now: dt.datetime) -> RenderedDigest:
     settings = load_settings()
-    manage = unsubscribe_url(settings.unsubscribe_url, user.id)
+    links = email_links(settings.link_signer(), user.id, novel, now, settings.unsubscribe_url)
     return render_digest(
         novel, user_id=user.id, tz_name=user.timezone, lookahead_days=user.lookahead_days,
-        schedule_text=user.schedule.describe(), generated_at=now, manage_url=manage,
+        schedule_text=user.schedule.describe(), generated_at=now, **links,
     )
 
 

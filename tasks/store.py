@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from prefect_sqlalchemy import ConnectionComponents, SqlAlchemyConnector
 from sqlalchemy.engine import make_url
 
+from novel_events.novelty import MuteRule
 from novel_events.settings import Settings, load_settings
-from novel_events.store import Ledger, UserStore, engine_options, tune, upgrade
+from novel_events.store import Ledger, MuteStore, UserStore, engine_options, tune, upgrade
 
 BLOCK_NAME = "novel-events-store"
 
@@ -62,3 +63,11 @@ def users(settings: Settings | None = None) -> UserStore:
 
 def ledger(settings: Settings | None = None) -> Ledger:
     return Ledger(store_engine(settings))
+
+
+def mutes(settings: Settings | None = None) -> MuteStore:
+    return MuteStore(store_engine(settings))
+
+
+def mute_rules(user_id: str, settings: Settings | None = None) -> tuple[MuteRule, ...]:
+    return mutes(settings).rules(user_id)

@@ -12,6 +12,7 @@ from novel_events.events import CalendarDump, NovelEvent, zone
 from novel_events.novelty.features import MAX_YEAR, MIN_YEAR, EventFeatures, extract
 from novel_events.novelty.filters import is_mirror_calendar, never_novel
 from novel_events.novelty.history import HistoryIndex
+from novel_events.novelty.mutes import MuteIndex
 from novel_events.novelty.prefs import NoveltyPrefs, validate
 from novel_events.novelty.rules import Assessment, assess
 
@@ -80,9 +81,12 @@ def assess_upcoming(
     upcoming = [f for f in events if now <= f.start < until]
     away = sorted(f.start for f in upcoming if f.zone_name)
     wanted = {c.id for c in dump.calendars if prefs.wants_calendar(str(c.id), str(c.summary or ""))}
+    muted = MuteIndex.of(prefs.mutes)
     out = []
     for f in upcoming:
         if f.calendar_id not in wanted or (f.all_day and not prefs.include_all_day):
+            continue
+        if muted.hides(f.series_id, f.keys.full):
             continue
         if never_novel(f, include_declined=prefs.include_declined):
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from novel_events.errors import InvalidInput
+from novel_events.novelty.mutes import KINDS, MuteRule
 
 MIN_LOOKAHEAD_DAYS = 1
 MAX_LOOKAHEAD_DAYS = 60
@@ -26,6 +27,7 @@ class NoveltyPrefs:
     exclude_calendars: tuple[str, ...] = ()
     include_all_day: bool = True
     include_declined: bool = False
+    mutes: tuple[MuteRule, ...] = ()  # "hide events like this" rules the person chose
 
     def __post_init__(self) -> None:
         validate(self)
@@ -55,6 +57,9 @@ def validate(prefs: NoveltyPrefs) -> None:
         value = getattr(prefs, name)
         if not isinstance(value, tuple) or not all(isinstance(v, str) and v.strip() for v in value):
             raise InvalidInput(name, f"expected a tuple of calendar ids or names, got {value!r}")
+    if not isinstance(prefs.mutes, tuple) or not all(
+            isinstance(m, MuteRule) and m.kind in KINDS and m.value for m in prefs.mutes):
+        raise InvalidInput("mutes", f"expected a tuple of MuteRule(kind in {'/'.join(KINDS)}, value)")
     for name in ("include_all_day", "include_declined"):
         if not isinstance(getattr(prefs, name), bool):
             raise InvalidInput(name, f"expected true or false, got {getattr(prefs, name)!r}")

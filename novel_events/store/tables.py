@@ -56,3 +56,25 @@ sync_state = sa.Table(
     sa.Column("state", sa.LargeBinary, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# "Not new to me — hide events like this": per-user mute rules (a series id or a normalised title key).
+mute_rules = sa.Table(
+    "mute_rules",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.String(64), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # series | title
+    sa.Column("value", sa.String(1024), nullable=False),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("user_id", "kind", "value", name="uq_mute_rules_user_kind_value"),
+)
+
+# Web sign-up: which user a Google account (its primary calendar id, i.e. its address) signs in as.
+google_accounts = sa.Table(
+    "google_accounts",
+    metadata,
+    sa.Column("subject", sa.String(254), primary_key=True),
+    sa.Column("user_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

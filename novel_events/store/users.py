@@ -13,7 +13,7 @@ from novel_events.models import User
 from novel_events.schedules import Schedule
 from novel_events.store import feed_secrets
 from novel_events.store.failures import transient_store
-from novel_events.store.tables import sync_state, users
+from novel_events.store.tables import mute_rules, sync_state, users
 
 
 def _now() -> dt.datetime:
@@ -117,6 +117,7 @@ class UserStore:
     def remove(self, user_id: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(sync_state.delete().where(sync_state.c.user_id == user_id))
+            conn.execute(mute_rules.delete().where(mute_rules.c.user_id == user_id))
             if conn.execute(users.delete().where(users.c.id == user_id)).rowcount == 0:
                 raise NotFound(f"unknown user {user_id!r}")
 

@@ -78,6 +78,8 @@ class Case:
     events: list[NovelEvent]
     titles: list[str]  # expected, in reading order
     manage_url: str | None = None
+    unsubscribe_url: str | None = None
+    mute_urls: dict[tuple[str, str], str] | None = None
     schedule_text: str = "daily at 07:00"
     user_id: str = "ada"
 
@@ -85,7 +87,8 @@ class Case:
         return render_digest(
             self.events if events is None else events, user_id=self.user_id, tz_name=self.tz,
             lookahead_days=self.lookahead_days, schedule_text=f"{self.schedule_text} {self.tz}",
-            generated_at=NOW, manage_url=self.manage_url,
+            generated_at=NOW, manage_url=self.manage_url, unsubscribe_url=self.unsubscribe_url,
+            mute_urls=self.mute_urls,
         )
 
 
@@ -124,7 +127,10 @@ def _week() -> Case:
     ]
     titles = ["Trip to Lisbon", "Flight to Lisbon (TP 537)", "Dinner with the Lisbon team", "Design review with Acme",
               "Parents' evening", "Company offsite"]
-    return Case(tz, 14, events, titles)
+    return Case(tz, 14, events, titles, manage_url="https://digest.example.org/manage/tok.m",
+                unsubscribe_url="https://digest.example.org/unsubscribe/tok.u",
+                mute_urls={("primary", "review"): "https://digest.example.org/mute/tok.review",
+                           ("primary", "parents"): "https://digest.example.org/mute/tok.parents"})
 
 
 def _month() -> Case:
@@ -285,7 +291,11 @@ def test_html_links_only_what_is_safe() -> None:
     assert hrefs["hostile"] == ["https://zoom.example.com/j/123?pwd=x&y=1"]
     assert hrefs["week"] == ["https://calendar.google.com/calendar/event?eid=ZmxpZ2h0",
                              "https://calendar.google.com/calendar/event?eid=cmV2aWV3&ctz=Europe/Berlin",
-                             "https://meet.google.com/abc-defg-hij"]
+                             "https://meet.google.com/abc-defg-hij",
+                             "https://digest.example.org/mute/tok.review",  # "Not new to me", per event
+                             "https://digest.example.org/mute/tok.parents",
+                             "https://digest.example.org/manage/tok.m",  # footer: settings, unsubscribe
+                             "https://digest.example.org/unsubscribe/tok.u"]
     assert hrefs["month"][-1] == "https://novel.example.com/manage/grace?token=a1&lang=en"
     assert hrefs["empty"] == []
 

@@ -4,7 +4,6 @@ consent screen (GET /auth), and bearer-token checks for the API."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import secrets
 import time
@@ -12,6 +11,7 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from tests.fakes import google_oauth_web
 from tests.fakes.google.accounts import FakeAccount
 from tests.fakes.google.constants import CALENDAR_SCOPES, JWT_GRANT, READONLY_SCOPE
 from tests.fakes.google.errors import ApiError, OAuthError
@@ -106,14 +106,11 @@ class OAuthEndpoints:
             self._check_client(form)
             with self.lock:
                 code = self.auth_codes.pop(form.get("code", ""), None)
-            if code is None or code["redirect_uri"] != form.get("redirect_uri"):
-                raise OAuthError(400, "invalid_grant", "Malformed auth code.")
-            challenge = code.get("code_challenge")
-            if challenge:
-                verifier = form.get("code_verifier", "").encode()
-                digest = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=").decode()
-                if digest != challenge:
-                    raise OAuthError(400, "invalid_grant", "Invalid code verifier.")
+            try:  # PKCE S256, expiry, single use, redirect_uri: tests/fakes/google_oauth_web.py
+                google_oauth_web.redeem(code, form)
+            except google_oauth_web.CodeRefused as exc:
+                raise OAuthError(400, *exc.args) from None
+            assert code is not None
             refresh = self.grant_refresh_token(code["account"], scopes=code["scopes"])
             response = self._issue_access_token(code["account"], code["scopes"])
             response["refresh_token"] = refresh
@@ -181,12 +178,7 @@ class OAuthEndpoints:
             raise OAuthError(400, "invalid_request", "No account to sign in with.")
         code = "4/fake-" + secrets.token_urlsafe(16)
         with self.lock:
-            self.auth_codes[code] = {
-                "account": account.name,
-                "redirect_uri": redirect_uri,
-                "scopes": scopes,
-                "code_challenge": query.get("code_challenge"),
-            }
+            self.auth_codes[code] = google_oauth_web.new_code(account.name, query, scopes)
         params = {"code": code, "scope": " ".join(sorted(scopes))}
         if "state" in query:
             params["state"] = query["state"]
