@@ -86,6 +86,7 @@ def _row(st: Stack, key: str, fault: str, fault_end: float, label: str) -> Row:
     messages = sorted({f"{r['state']}: {str(r['message'])[:160]}" for r in runs if r["state"] != "Completed"})
     return Row(key=key, fault=fault, expected=list(st.users), copies=copies,
                runs=dict(Counter(str(r["state"]) for r in runs)), ledger=st.ledger(), messages=messages,
+               in_flight=sum(1 for r in runs if r["state"] not in FINAL),
                fault_end=fault_end, fault_end_label=label)
 
 
