@@ -129,7 +129,8 @@ def failures(rows: list[Row], recovery_target: float) -> str:
     for row in rows:
         problems = row.problems(recovery_target)
         if problems:
-            out.append(f"- **{row.key}** ({row.fault}):\n" + "\n".join(f"  - {p}" for p in problems))
+            out.append(f"- **{row.key}** ({row.fault}):\n" + "\n".join(f"  - {' '.join(p.split())[:400]}"
+                                                                     for p in problems))
     return "\n".join(out)
 
 
