@@ -46,7 +46,7 @@ def observe(st: Stack, key: str, fault: str, fault_end: float | None) -> Row:
     while True:
         got = {st.emails.get(a.rcpt) for a in st.relay.snapshot()}
         due = _due(st)
-        busy = any(r["state"] not in FINAL for r in due)
+        busy = not due or any(r["state"] not in FINAL for r in due)  # unreadable (server down): busy
         if time.time() - said > 30:
             said = time.time()
             states = Counter(str(r["state"]) for r in due)
