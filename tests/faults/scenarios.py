@@ -46,7 +46,7 @@ def observe(st: Stack, key: str, fault: str, fault_end: float | None) -> Row:
     while True:
         got = {st.emails.get(a.rcpt) for a in st.relay.snapshot()}
         due = _due(st)
-        busy = any(r["state"] not in FINAL for r in due)
+        busy = not due or any(r["state"] not in FINAL for r in due)  # unreadable (server down): busy
         if time.time() - said > 30:
             said = time.time()
             states = Counter(str(r["state"]) for r in due)
@@ -86,6 +86,7 @@ def _row(st: Stack, key: str, fault: str, fault_end: float, label: str) -> Row:
     messages = sorted({f"{r['state']}: {str(r['message'])[:160]}" for r in runs if r["state"] != "Completed"})
     return Row(key=key, fault=fault, expected=list(st.users), copies=copies,
                runs=dict(Counter(str(r["state"]) for r in runs)), ledger=st.ledger(), messages=messages,
+               in_flight=sum(1 for r in runs if r["state"] not in FINAL),
                fault_end=fault_end, fault_end_label=label)
 
 

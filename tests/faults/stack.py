@@ -215,14 +215,22 @@ class Stack:
 
     # -- Prefect ------------------------------------------------------------------------------------------
 
-    def _client_call(self, fn: Callable[[Any], Any]) -> Any:
+    def _client_call(self, fn: Callable[[Any], Any], attempts: int = 6) -> Any:
+        """The harness's own Prefect calls, retried (an overloaded server answers 503 now and then)."""
         from prefect import get_client
 
         async def go() -> Any:
             async with get_client() as client:
                 return await fn(client)
 
-        return asyncio.run(go())
+        for attempt in range(attempts):
+            try:
+                return asyncio.run(go())
+            except Exception as err:
+                if attempt == attempts - 1:
+                    raise
+                log(f"Prefect call failed ({type(err).__name__}); again in 5 s")
+                time.sleep(5)
 
     def runs(self) -> list[dict[str, Any]]:
         """Every digest run of this scenario: id, user, state name, state message, expected start."""

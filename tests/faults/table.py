@@ -33,6 +33,7 @@ class Row:
     runs: dict[str, int] = field(default_factory=dict)  # final (or last) state name -> digest runs
     ledger: dict[str, str] = field(default_factory=dict)  # user -> ledger status (detail)
     messages: list[str] = field(default_factory=list)  # distinct state messages of runs not Completed
+    in_flight: int = 0  # due runs not yet final when the observation stopped
     fault_end: float = 0.0  # time.time() the fault ended (the slot, for scenarios without an end)
     fault_end_label: str = "fault ended"
     error: str = ""  # the harness itself failed: the row says so and fails
@@ -60,7 +61,11 @@ class Row:
         lost = self.lost()
         if lost:
             shown = ", ".join(f"{u} [ledger: {self.ledger.get(u, 'no row')}]" for u in lost[:4])
-            out.append(f"{len(lost)}/{len(self.expected)} digests lost: {shown}{' …' if len(lost) > 4 else ''}")
+            more = " …" if len(lost) > 4 else ""
+            out.append(f"{len(lost)}/{len(self.expected)} digests not delivered: {shown}{more}")
+            if self.in_flight:
+                out.append(f"{self.in_flight} run(s) still not final when the observation ended "
+                           "(slow machine, or runs stuck)")
         extra: dict[str, list[str]] = {}
         for user, copies in sorted(self.copies.items()):
             ids = {c.message_id for c in copies}
@@ -124,7 +129,8 @@ def failures(rows: list[Row], recovery_target: float) -> str:
     for row in rows:
         problems = row.problems(recovery_target)
         if problems:
-            out.append(f"- **{row.key}** ({row.fault}):\n" + "\n".join(f"  - {p}" for p in problems))
+            out.append(f"- **{row.key}** ({row.fault}):\n" + "\n".join(f"  - {' '.join(p.split())[:400]}"
+                                                                     for p in problems))
     return "\n".join(out)
 
 

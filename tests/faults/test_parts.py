@@ -130,7 +130,7 @@ def test_verdict_applies_the_issues_targets() -> None:
     assert _row({"a": one, "b": one}).problems(300) == []
     assert _row({"a": one, "b": one}).recovery_seconds() == 10.0
     lost = _row({"a": one}).problems(300)
-    assert len(lost) == 1 and lost[0].startswith("1/2 digests lost: b")
+    assert len(lost) == 1 and lost[0].startswith("1/2 digests not delivered: b")
     # an unknowable outcome allows one extra copy with the same Message-ID, not two, not a new id
     unknown = [Copy("<m>", 110.0, False), Copy("<m>", 150.0, True)]
     assert _row({"a": unknown, "b": one}).problems(300) == []
