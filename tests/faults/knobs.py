@@ -30,6 +30,9 @@ SERVER_ENV: dict[str, str] = {
     # releasing a dead run's lease in time is part of what the suite checks.
     "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
     "PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS": "5",
+    # several scenario servers share the local PostgreSQL (max_connections 100): small pools each
+    "PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE": "4",
+    "PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW": "4",
 }
 
 # -- scale and timing of the scenarios -----------------------------------------------------------------

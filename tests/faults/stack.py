@@ -126,6 +126,7 @@ class Stack:
         self.feed.start()
         with psycopg.connect(knobs.PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.db}"')
+            conn.execute(f'CREATE DATABASE "{self.db}_prefect"')
         if self.want_store_proxy:
             self.store_proxy = TcpProxy("127.0.0.1", 5432).start()
         self.start_server()
@@ -158,6 +159,7 @@ class Stack:
         try:
             with psycopg.connect(knobs.PG_ADMIN_URL, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.db}_prefect" WITH (FORCE)')
         except psycopg.Error as err:
             log(f"dropping {self.db}: {err}")
 
@@ -180,9 +182,13 @@ class Stack:
         }
 
     def start_server(self) -> None:
-        self.server, api = start_server(self.workdir / "prefect", port=self.server_port,
-                                        extra_env=knobs.SERVER_ENV, timeout=knobs.WAIT_SECONDS)
+        # the Prefect server on PostgreSQL, as a fleet runs it (SQLite answers a burst with 503s at submit)
+        self.server, api = start_server(
+            self.workdir / "prefect", port=self.server_port, extra_env=knobs.SERVER_ENV, timeout=knobs.WAIT_SECONDS,
+            database_url=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.db}_prefect",
+            secrets_dir=self.workdir / "prefect-secrets")
         assert api == self.api
+        os.environ.update(self.server.client_env)  # the API wants its auth string (driver and workers)
 
     def stop_server(self) -> None:
         assert self.server is not None
