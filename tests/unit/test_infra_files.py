@@ -6,15 +6,16 @@ import json
 
 import yaml
 
-from deployments.pool import ENGINE_COMMAND, process_template
+from deployments.pool import pool_template
 from novel_events.jobs import maintenance_spec
 from tests.conftest import ROOT
 
 
 def test_base_job_template_file_is_what_init_applies() -> None:
     on_disk = json.loads((ROOT / "infra" / "base-job-template.json").read_text())
-    assert on_disk == process_template()
-    assert on_disk["variables"]["properties"]["command"]["default"] == ENGINE_COMMAND
+    assert on_disk == pool_template()
+    # no interpreter looked up on PATH: the worker runs its own (`python -m prefect.engine` broke bare-PATH starts)
+    assert on_disk["variables"]["properties"]["command"].get("default") is None
 
 
 def test_prefect_yaml_maintenance_matches_reconcile() -> None:
