@@ -37,8 +37,9 @@ def init(
     if pool_type not in WORKER_KINDS:
         raise InvalidInput("--pool-type", f"{pool_type!r} is not one of: {', '.join(WORKER_KINDS)}")
     from deployments.bootstrap import init as do_init
+    from deployments.pool import PoolKind
 
-    kind = "process" if pool_type == "process" else "novel-events"
+    kind: PoolKind = "process" if pool_type == "process" else "novel-events"
     for line in asyncio.run(do_init(load_settings(), pool_limit=pool_limit, pool_type=kind)).lines:
         typer.echo(line)
 

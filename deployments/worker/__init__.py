@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 import anyio.abc
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
     from prefect.runner._flow_run_executor import FlowRunExecutorContext
 
-WORKER_TYPE = "novel-events"
+WORKER_TYPE: Final = "novel-events"
 
 
 class NovelEventsWorker(ProcessWorker):

@@ -19,6 +19,7 @@ import multiprocessing.context
 import os
 import runpy
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,7 +70,10 @@ def run_engine(env: dict[str, str], cwd: str | None) -> None:
         os.chdir(cwd)
     sys.argv = ["prefect.engine"]
     try:
-        runpy.run_module("prefect.engine", run_name="__main__", alter_sys=True)
+        with warnings.catch_warnings():  # runpy warns that prefect.engine is already imported: it is, on purpose
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module="runpy")
+            warnings.filterwarnings("ignore", message=".*found in sys.modules.*", category=RuntimeWarning)
+            runpy.run_module("prefect.engine", run_name="__main__", alter_sys=True)
     finally:
         # multiprocessing ends a child with os._exit: flush Prefect's log/event workers as a normal exit would
         atexit._run_exitfuncs()
@@ -120,7 +124,7 @@ class ForkStarter:
             if registered and self._control_channel is not None:
                 self._control_channel.unregister(flow_run.id)
             raise
-        task_status.started(ProcessHandle(proc))
+        task_status.started(ProcessHandle(proc))  # type: ignore[arg-type]  # any Process with exitcode
         await _exited(proc)
 
 
