@@ -137,12 +137,17 @@ async def read_runs(run_ids: list[UUID]) -> list:  # type: ignore[type-arg]
     return out
 
 
-def wait_final(run_ids: list[UUID], timeout: float) -> tuple[list, float]:  # type: ignore[type-arg]
-    deadline = time.monotonic() + timeout
+def wait_final(run_ids: list[UUID], timeout: float, label: str = "") -> tuple[list, float]:  # type: ignore[type-arg]
+    start = time.monotonic()
+    deadline, report = start + timeout, start + 60
     while True:
         runs = asyncio.run(read_runs(run_ids))
         if all(r.state and r.state.is_final() for r in runs) or time.monotonic() > deadline:
             return runs, time.time()
+        if label and time.monotonic() > report:  # progress, so a long run can be read before it ends
+            report += 60
+            final = sum(1 for r in runs if r.state and r.state.is_final())
+            print(f"  [{label}] {time.strftime('%H:%M:%S')} {final}/{len(runs)} final", file=sys.stderr, flush=True)
         time.sleep(2)
 
 
@@ -201,7 +206,7 @@ def bench(kind: str, n: int, args: argparse.Namespace) -> Result:
         w0, s0 = group_cpu_seconds(worker.proc.pid), group_cpu_seconds(server.proc.pid)
         wait_s = (slot_at - dt.datetime.now(dt.UTC)).total_seconds()
         print(f"  [{kind} {n}] {n} runs due at {slot_at:%H:%M:%S} UTC (in {wait_s:.0f} s)", file=sys.stderr)
-        runs, last = wait_final(run_ids, timeout=args.timeout + max(0.0, wait_s))
+        runs, last = wait_final(run_ids, timeout=args.timeout + max(0.0, wait_s), label=f"{kind} {n}")
         w1, s1 = group_cpu_seconds(worker.proc.pid), group_cpu_seconds(server.proc.pid)
         slot = slot_at.strftime("%Y-%m-%dT%H:%MZ")
         delivered = delivery_times(settings, slot)

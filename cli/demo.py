@@ -11,6 +11,7 @@ from typing import cast
 
 import typer
 
+from novel_events.errors import InvalidInput
 from novel_events.settings import Settings, load_settings
 
 
@@ -27,7 +28,8 @@ def _port_free(port: int) -> bool:
 
 
 @contextmanager
-def _stack(settings: Settings, *, port: int, worker_limit: int, poll: float) -> Iterator[str]:
+def _stack(settings: Settings, *, port: int, worker_limit: int, poll: float,
+           worker_type: str = "novel-events") -> Iterator[str]:
     """Server + worker for the duration of the block; yields the API URL."""
     from cli.processes import free_port, start_server, start_worker
 
@@ -41,10 +43,11 @@ def _stack(settings: Settings, *, port: int, worker_limit: int, poll: float) -> 
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
         stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api}))
-        _bootstrap(settings)
+        _bootstrap(settings, worker_type)
         worker = start_worker(api, settings.work_pool, settings.home / "worker.log", limit=worker_limit,
-                              poll_seconds=poll, env={"NOVEL_EVENTS_HOME": str(settings.home)})
-        typer.echo(f"worker started (pool {settings.work_pool!r}, limit {worker_limit}); log: {worker.log}")
+                              poll_seconds=poll, env={"NOVEL_EVENTS_HOME": str(settings.home)}, kind=worker_type)
+        typer.echo(f"{worker_type} worker started (pool {settings.work_pool!r}, limit {worker_limit}); "
+                   f"log: {worker.log}")
         yield api
     finally:
         stack.close()
@@ -54,11 +57,13 @@ def _stack(settings: Settings, *, port: int, worker_limit: int, poll: float) -> 
         server.stop()
 
 
-def _bootstrap(settings: Settings) -> None:
+def _bootstrap(settings: Settings, worker_type: str = "novel-events") -> None:
     from deployments.bootstrap import init
+    from deployments.pool import PoolKind
     from deployments.sync import sync
 
-    for line in asyncio.run(init(settings)).lines:
+    kind: PoolKind = "process" if worker_type == "process" else "novel-events"
+    for line in asyncio.run(init(settings, pool_type=kind)).lines:
         typer.echo(f"  {line}")
     typer.echo(f"  sync: {asyncio.run(sync(settings)).summary()}")
 
@@ -156,10 +161,16 @@ def _serve_forever() -> None:
 def up(
     port: int = typer.Option(4200, "--port"),
     worker_limit: int = typer.Option(4, "--worker-limit", help="concurrent runs (keep ≤4 on SQLite)"),
+    worker_type: str = typer.Option("novel-events", "--worker-type",
+                                    help="novel-events (warm forked runs) | process (Prefect's stock worker)"),
 ) -> None:
     """Run server + worker (scheduler included) for real use until Ctrl-C."""
+    from cli.processes import WORKER_KINDS
+
+    if worker_type not in WORKER_KINDS:
+        raise InvalidInput("--worker-type", f"{worker_type!r} is not one of: {', '.join(WORKER_KINDS)}")
     settings = load_settings()
-    with _stack(settings, port=port, worker_limit=worker_limit, poll=5.0) as api:
+    with _stack(settings, port=port, worker_limit=worker_limit, poll=5.0, worker_type=worker_type) as api:
         typer.echo(f"Prefect UI: {api.removesuffix('/api')}   API: {api}")
         typer.echo(f"in another shell: export PREFECT_API_URL={api} NOVEL_EVENTS_HOME={settings.home}")
         _serve_forever()
