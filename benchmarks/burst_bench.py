@@ -40,7 +40,7 @@ from pathlib import Path
 from uuid import UUID
 
 import sqlalchemy as sa
-from harness import PG_URL, group_cpu_seconds, pct, postgres_database, wait_quiet
+from harness import PG_URL, group_cpu_seconds, own_cpu_seconds, pct, postgres_database, wait_quiet
 from machine import describe  # benchmarks/ is on sys.path when run as a script
 from prefect import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags
@@ -195,19 +195,34 @@ def bench(kind: str, n: int, args: argparse.Namespace) -> Result:
         asyncio.run(sync(settings))
         deps = asyncio.run(deployment_ids(ids))
         print(f"  [{kind} {n}] server + init + {n} users + sync: {time.perf_counter() - t:.0f} s", file=sys.stderr)
-        slot_at = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1 + n // 300)).replace(second=0, microsecond=0)
+        slot_at = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2 + n // 300)).replace(second=0, microsecond=0)
         run_ids = asyncio.run(create_runs(deps, slot_at))
-        wait_quiet(server.proc.pid)
+
+        def until_slot(margin: float) -> float:
+            return max(1.0, (slot_at - dt.datetime.now(dt.UTC)).total_seconds() - margin)
+
+        wait_quiet(server.proc.pid, timeout=until_slot(60))
         limit = args.limit or start_worker.__kwdefaults__["limit"]
         worker = start_worker(api, settings.work_pool, tmp / "worker.log", kind=KINDS[kind], limit=limit)
         stack.callback(worker.stop)
-        wait_quiet(worker.proc.pid, timeout=120)  # imports, forkserver preload, first poll
+        wait_quiet(worker.proc.pid, timeout=until_slot(40))  # imports, forkserver preload, first poll
+        # idle baseline: what server and worker burn with nothing due (services, polls, heartbeats)
+        b0, bw0, bt = group_cpu_seconds(server.proc.pid), group_cpu_seconds(worker.proc.pid), time.monotonic()
+        time.sleep(min(30.0, until_slot(10)))
+        idle_s = (group_cpu_seconds(server.proc.pid) - b0) / max(1e-9, time.monotonic() - bt)
+        idle_w = (group_cpu_seconds(worker.proc.pid) - bw0) / max(1e-9, time.monotonic() - bt)
         # (the worker may already prefetch runs a few seconds ahead; CPU is counted from here)
-        w0, s0 = group_cpu_seconds(worker.proc.pid), group_cpu_seconds(server.proc.pid)
+        w0, s0, t_cpu = group_cpu_seconds(worker.proc.pid), group_cpu_seconds(server.proc.pid), time.time()
         wait_s = (slot_at - dt.datetime.now(dt.UTC)).total_seconds()
         print(f"  [{kind} {n}] {n} runs due at {slot_at:%H:%M:%S} UTC (in {wait_s:.0f} s)", file=sys.stderr)
         runs, last = wait_final(run_ids, timeout=args.timeout + max(0.0, wait_s), label=f"{kind} {n}")
         w1, s1 = group_cpu_seconds(worker.proc.pid), group_cpu_seconds(server.proc.pid)
+        own = own_cpu_seconds(worker.proc.pid)
+        span = time.time() - t_cpu
+        print(f"  [{kind} {n}] over {span:.0f} s: worker {w1 - w0:.1f} CPU-s (worker process itself, whole life: "
+              f"{own:.1f}), server {s1 - s0:.1f} CPU-s; idle rates before the burst: server {idle_s:.3f}, "
+              f"worker {idle_w:.3f} CPU-s/s (x span = server {idle_s * span:.1f}, worker {idle_w * span:.1f})",
+              file=sys.stderr)
         slot = slot_at.strftime("%Y-%m-%dT%H:%MZ")
         delivered = delivery_times(settings, slot)
         lateness = [(t - slot_at).total_seconds() for t in delivered.values()]

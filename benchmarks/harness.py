@@ -51,6 +51,12 @@ def group_cpu_seconds(pgid: int) -> float:
     return ticks / TICK
 
 
+def own_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of one process itself, children excluded."""
+    rest = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(rest[11]) + int(rest[12])) / TICK
+
+
 def wait_quiet(pgid: int, *, below: float = 0.15, window: float = 2.0, calm: int = 2,
                timeout: float = 300.0) -> float:
     """Wait until the group uses < ``below`` cores for ``calm`` windows in a row; returns seconds waited."""
