@@ -108,10 +108,14 @@ def seed(settings: Settings, n: int, ics_dir: Path) -> list[str]:
 
 
 async def deployment_ids(ids: list[str]) -> dict[str, UUID]:
+    by_name: dict[str, UUID] = {}
     async with get_client() as client:
-        deps = await client.read_deployments(deployment_filter=DeploymentFilter(
-            tags=DeploymentFilterTags(all_=["novel-events"])), limit=len(ids) + 10)
-    by_name = {d.name: d.id for d in deps}
+        while True:  # the API pages at 200
+            page = await client.read_deployments(deployment_filter=DeploymentFilter(
+                tags=DeploymentFilterTags(all_=["novel-events"])), limit=200, offset=len(by_name))
+            by_name.update({d.name: d.id for d in page})
+            if len(page) < 200:
+                break
     return {uid: by_name[f"user-{uid}"] for uid in ids}
 
 

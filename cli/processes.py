@@ -1,4 +1,4 @@
-"""Start and stop a local Prefect server and process workers (demo, ``up``, tests).
+"""Start and stop a local Prefect server and workers (demo, ``up``, tests).
 
 Everything listens on 127.0.0.1. Children are started in their own process group and stopped
 with SIGINT, then SIGTERM, then SIGKILL, so nothing is left behind.
