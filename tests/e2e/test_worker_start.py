@@ -59,3 +59,31 @@ def test_bare_path_worker_runs_digests(initialized: str, session_home: Path, kin
         assert f"type {kind!r}" in worker.log.read_text()  # the type came from the pool, not a flag
     finally:
         worker.stop(grace=10)
+
+
+def test_init_makes_a_novel_events_pool_and_fixes_an_old_one(initialized: str) -> None:
+    import asyncio
+
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    from deployments.pool import ensure_pool, pool_template
+
+    old_pool = f"old-{uuid.uuid4().hex[:8]}"
+    old_template = pool_template("process")
+    old_template["variables"]["properties"]["command"]["default"] = "python -m prefect.engine"
+
+    async def check() -> None:
+        async with get_client() as client:
+            default = await client.read_work_pool(load_settings().work_pool)
+            assert default.type == "novel-events"
+            await client.create_work_pool(WorkPoolCreate(name=old_pool, type="process",
+                                                         base_job_template=old_template))
+            report = await ensure_pool(client, old_pool)
+            assert "updated" in report and "kept type 'process'" in report
+            fixed = await client.read_work_pool(old_pool)
+            assert fixed.type == "process"
+            assert fixed.base_job_template["variables"]["properties"]["command"].get("default") is None
+            assert "unchanged" in await ensure_pool(client, old_pool)  # idempotent
+
+    asyncio.run(check())
