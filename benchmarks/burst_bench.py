@@ -194,7 +194,7 @@ def bench(kind: str, n: int, args: argparse.Namespace) -> Result:
         else:  # the embedded setup: server and store on SQLite files, as `make up` runs them
             os.environ.pop("NOVEL_EVENTS_DATABASE_URL", None)
         settings = Settings()
-        server, api = start_server(tmp / "prefect", database_url=server_url, timeout=240)
+        server, api = start_server(tmp / "prefect", database_url=server_url, timeout=600)
         stack.callback(server.stop)
         stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api, PREFECT_HOME: tmp / "client"}))
         pool_type = "novel-events" if KINDS[kind] == "novel-events" else "process"
@@ -249,7 +249,7 @@ def bench(kind: str, n: int, args: argparse.Namespace) -> Result:
         final_at = max((r.end_time.timestamp() for r in runs if r.end_time), default=last)
         late_off = offpeak(deps, args.offpeak) if args.offpeak else []
         return Result(worker=kind, n=n, limit=limit, seconds=final_at - slot_at.timestamp(), completed=completed,
-                      failed=n - completed, lateness=lateness, start_lateness=start_late, cpu_worker=w1 - w0,
+                      failed=sum(1 for r in runs if r.state and r.state.is_final() and not r.state.is_completed()), lateness=lateness, start_lateness=start_late, cpu_worker=w1 - w0,
                       cpu_server=s1 - s0, offpeak=late_off, states=states)
     raise AssertionError("unreachable")
 
