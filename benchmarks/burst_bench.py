@@ -246,10 +246,11 @@ def bench(kind: str, n: int, args: argparse.Namespace) -> Result:
         print(f"  [{kind} {n}] runs ending on 'database is locked': {locked}; "
               f"'database is locked' lines in the worker log: {log_locked}", file=sys.stderr)
         completed = states.get("Completed", 0)
+        failed = sum(1 for r in runs if r.state and r.state.is_final() and not r.state.is_completed())
         final_at = max((r.end_time.timestamp() for r in runs if r.end_time), default=last)
         late_off = offpeak(deps, args.offpeak) if args.offpeak else []
         return Result(worker=kind, n=n, limit=limit, seconds=final_at - slot_at.timestamp(), completed=completed,
-                      failed=sum(1 for r in runs if r.state and r.state.is_final() and not r.state.is_completed()), lateness=lateness, start_lateness=start_late, cpu_worker=w1 - w0,
+                      failed=failed, lateness=lateness, start_lateness=start_late, cpu_worker=w1 - w0,
                       cpu_server=s1 - s0, offpeak=late_off, states=states)
     raise AssertionError("unreachable")
 
