@@ -21,7 +21,10 @@ Off-peak: afterwards, ``--offpeak K`` single runs, one at a time, each scheduled
 worker; start lateness = the run's start time - its scheduled time (p50/p95).
 
 "shipped" is the ``novel-events`` worker type on a ``novel-events`` pool; "process" is Prefect's stock process
-worker on a ``process`` pool with Prefect's default command. Prints a Markdown table (docs/burst-benchmark.md).
+worker on a ``process`` pool with Prefect's default command. ``--backend sqlite`` runs server and store on SQLite
+files instead (the embedded setup) and reports runs lost to ``database is locked``. Prints a Markdown table
+(docs/burst-benchmark.md). Stop a run with Ctrl-C only between cases; a killed run may leave its
+``burst_*`` databases (drop them) and its server/worker process groups behind.
 """
 
 from __future__ import annotations
