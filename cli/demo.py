@@ -11,6 +11,7 @@ from typing import cast
 
 import typer
 
+from novel_events.errors import InvalidInput
 from novel_events.names import user_deployment_full_name
 from novel_events.settings import Settings, load_settings
 
@@ -28,7 +29,8 @@ def _port_free(port: int) -> bool:
 
 
 @contextmanager
-def _stack(settings: Settings, *, port: int, worker_limit: int, poll: float) -> Iterator[str]:
+def _stack(settings: Settings, *, port: int, worker_limit: int, poll: float,
+           worker_type: str = "novel-events") -> Iterator[str]:
     """Server + worker for the duration of the block; yields the API URL."""
     from cli.processes import free_port, start_server, start_worker
 
@@ -43,13 +45,15 @@ def _stack(settings: Settings, *, port: int, worker_limit: int, poll: float) -> 
 
         stack.enter_context(temporary_settings(updates={
             PREFECT_API_URL: api, PREFECT_API_AUTH_STRING: server.client_env["PREFECT_API_AUTH_STRING"]}))
-        _bootstrap(settings)
+        _bootstrap(settings, worker_type)
         # local iCal sources: the operator's ICS_ROOT, else the demo's own samples folder
         ics_root = settings.ics_root or settings.home / "samples"
         worker = start_worker(api, settings.work_pool, settings.home / "worker.log", limit=worker_limit,
                               poll_seconds=poll, env={"NOVEL_EVENTS_HOME": str(settings.home),
-                                                      "NOVEL_EVENTS_ICS_ROOT": str(ics_root), **server.client_env})
-        typer.echo(f"worker started (pool {settings.work_pool!r}, limit {worker_limit}); log: {worker.log}")
+                                                      "NOVEL_EVENTS_ICS_ROOT": str(ics_root), **server.client_env},
+                              kind=worker_type)
+        typer.echo(f"{worker_type} worker started (pool {settings.work_pool!r}, limit {worker_limit}); "
+                   f"log: {worker.log}")
         yield api
     finally:
         stack.close()
@@ -59,11 +63,13 @@ def _stack(settings: Settings, *, port: int, worker_limit: int, poll: float) -> 
         server.stop()
 
 
-def _bootstrap(settings: Settings) -> None:
+def _bootstrap(settings: Settings, worker_type: str = "novel-events") -> None:
     from deployments.bootstrap import init
+    from deployments.pool import PoolKind
     from deployments.sync import sync
 
-    for line in asyncio.run(init(settings)).lines:
+    kind: PoolKind = "process" if worker_type == "process" else "novel-events"
+    for line in asyncio.run(init(settings, pool_type=kind)).lines:
         typer.echo(f"  {line}")
     typer.echo(f"  sync: {asyncio.run(sync(settings)).summary()}")
 
@@ -163,16 +169,20 @@ def up(
     port: int = typer.Option(4200, "--port"),
     worker_limit: int = typer.Option(4, "--worker-limit", help="concurrent runs (keep ≤4 on SQLite)"),
     web_port: int = typer.Option(8080, "--web-port", help="port of the web app (sign-up, settings, /api/v1)"),
+    worker_type: str = typer.Option("novel-events", "--worker-type",
+                                    help="novel-events (warm forked runs) | process (Prefect's stock worker)"),
 ) -> None:
     """Run server + worker (scheduler included) + web app for real use until Ctrl-C."""
     import os
 
-    from cli.processes import start_web
+    from cli.processes import WORKER_KINDS, start_web
     from cli.webcmd import local_web_env
 
+    if worker_type not in WORKER_KINDS:
+        raise InvalidInput("--worker-type", f"{worker_type!r} is not one of: {', '.join(WORKER_KINDS)}")
     os.environ.update(local_web_env(load_settings().home, web_port))  # the worker signs email links too
     settings = load_settings()
-    with _stack(settings, port=port, worker_limit=worker_limit, poll=5.0) as api:
+    with _stack(settings, port=port, worker_limit=worker_limit, poll=5.0, worker_type=worker_type) as api:
         from cli.server_secrets import AUTH_FILE
 
         web = start_web(api, settings.home / "web.log", port=web_port, env={"NOVEL_EVENTS_HOME": str(settings.home)})

@@ -26,11 +26,22 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status)
 
 
-def init(pool_limit: int | None = typer.Option(None, "--pool-limit", help="work pool concurrency limit")) -> None:
-    """Create/upgrade the store, save the store block, create the work pool. Safe to repeat."""
-    from deployments.bootstrap import init as do_init
+WORKER_KINDS = ("novel-events", "process")
 
-    for line in asyncio.run(do_init(load_settings(), pool_limit=pool_limit)).lines:
+
+def init(
+    pool_limit: int | None = typer.Option(None, "--pool-limit", help="work pool concurrency limit"),
+    pool_type: str = typer.Option("novel-events", "--pool-type",
+                                  help="novel-events (warm forked runs, default) | process (Prefect's stock worker)"),
+) -> None:
+    """Create/upgrade the store, save the store block, create the work pool. Safe to repeat."""
+    if pool_type not in WORKER_KINDS:
+        raise InvalidInput("--pool-type", f"{pool_type!r} is not one of: {', '.join(WORKER_KINDS)}")
+    from deployments.bootstrap import init as do_init
+    from deployments.pool import PoolKind
+
+    kind: PoolKind = "process" if pool_type == "process" else "novel-events"
+    for line in asyncio.run(do_init(load_settings(), pool_limit=pool_limit, pool_type=kind)).lines:
         typer.echo(line)
 
 

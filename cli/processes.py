@@ -1,4 +1,4 @@
-"""Start and stop a local Prefect server and process workers (demo, ``up``, tests).
+"""Start and stop a local Prefect server and workers (demo, ``up``, tests).
 
 Everything listens on 127.0.0.1. Children are started in their own process group and stopped
 with SIGINT, then SIGTERM, then SIGKILL, so nothing is left behind.
@@ -28,9 +28,7 @@ def free_port() -> int:
 
 
 def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    # The pool's job command is `python -m prefect.engine`: make `python` this environment's python.
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env = dict(os.environ)  # PATH as given: nothing we start looks `python` up on it
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.setdefault("PREFECT_CLI_COLORS", "false")
     env.update(extra or {})
@@ -99,7 +97,7 @@ def server_env(prefect_home: Path, *, ui: bool, scheduler_loop: float | None = N
 
 def start_server(prefect_home: Path, *, port: int | None = None, ui: bool = False,
                  scheduler_loop: float | None = None, database_url: str | None = None,
-                 extra_env: Mapping[str, str] | None = None, timeout: float = 120.0,
+                 extra_env: Mapping[str, str] | None = None, timeout: float = 300.0,
                  secrets_dir: Path | None = None) -> tuple[Child, str]:
     """Start ``prefect server start`` and wait until its API answers; returns (child, api_url).
 
@@ -133,9 +131,15 @@ def start_server(prefect_home: Path, *, port: int | None = None, ui: bool = Fals
     raise RuntimeError(f"prefect server did not answer on {api} within {timeout:.0f}s:\n{child.tail()}")
 
 
+WORKER_KINDS = ("novel-events", "process")
+
+
 def start_worker(api_url: str, pool: str, log: Path, *, limit: int = 4, poll_seconds: float = 5.0,
-                 env: Mapping[str, str] | None = None, name: str | None = None) -> Child:
-    """A process worker. ``limit`` defaults to 4: on SQLite more parallel runs crash on locks."""
+                 env: Mapping[str, str] | None = None, name: str | None = None, kind: str = "novel-events") -> Child:
+    """A worker on ``pool``: ``kind`` ``novel-events`` (warm forked runs, the default) or ``process``
+    (Prefect's stock process worker). ``limit`` defaults to 4: on SQLite more parallel runs crash on locks."""
+    if kind not in WORKER_KINDS:
+        raise ValueError(f"kind: {kind!r} is not one of {', '.join(WORKER_KINDS)}")
     worker_env = base_env({
         "PREFECT_API_URL": api_url,
         "PREFECT_WORKER_QUERY_SECONDS": str(poll_seconds),
@@ -146,7 +150,7 @@ def start_worker(api_url: str, pool: str, log: Path, *, limit: int = 4, poll_sec
         "PREFECT_CLIENT_MAX_RETRIES": os.environ.get("PREFECT_CLIENT_MAX_RETRIES", "7"),
         **(env or {}),
     })
-    args = [str(BIN / "prefect"), "worker", "start", "--pool", pool, "--type", "process", "--limit", str(limit)]
+    args = [str(BIN / "prefect"), "worker", "start", "--pool", pool, "--type", kind, "--limit", str(limit)]
     if name:
         args += ["--name", name]
     return _spawn(name or "worker", args, worker_env, log)

@@ -9,7 +9,8 @@ from prefect import get_client
 
 from deployments.automations import ensure_automations, ensure_zombie_automation
 from deployments.limits import ensure_limits
-from deployments.pool import ensure_pool
+from deployments.pool import PoolKind, ensure_pool
+from deployments.worker import WORKER_TYPE
 from novel_events.settings import Settings
 from novel_events.store import upgrade
 from tasks import store
@@ -21,7 +22,7 @@ class InitReport:
     lines: list[str] = field(default_factory=list)
 
 
-async def init(settings: Settings, *, pool_limit: int | None = None) -> InitReport:
+async def init(settings: Settings, *, pool_limit: int | None = None, pool_type: PoolKind = WORKER_TYPE) -> InitReport:
     report = InitReport()
     settings.home.mkdir(parents=True, exist_ok=True)
     settings.outbox.mkdir(parents=True, exist_ok=True)
@@ -31,8 +32,8 @@ async def init(settings: Settings, *, pool_limit: int | None = None) -> InitRepo
     await store.connector_for(settings).save(store.BLOCK_NAME, overwrite=True)
     report.lines.append(f"block: SqlAlchemyConnector '{store.BLOCK_NAME}' saved")
     async with get_client() as client:
-        state = await ensure_pool(client, settings.work_pool, concurrency_limit=pool_limit)
-        report.lines.append(f"work pool: '{settings.work_pool}' (process) {state}")
+        state = await ensure_pool(client, settings.work_pool, kind=pool_type, concurrency_limit=pool_limit)
+        report.lines.append(f"work pool: '{settings.work_pool}' {state}")
         report.lines.extend(await ensure_limits(client))
         report.lines.extend(await ensure_automations(client, settings))
         report.lines.extend(await ensure_zombie_automation(client))

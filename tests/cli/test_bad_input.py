@@ -77,6 +77,8 @@ def _fails(argv: list[str], field: str, capsys: pytest.CaptureFixture[str], *acc
         (["preview", "ann", "--out", "/nonexistent/dir/x.html"], "--out", ("does not exist",)),
         (["status", "--user", "nobody"], "nobody", ("unknown user",)),
         (["users", "frobnicate"], "frobnicate", ()),
+        (["init", "--pool-type", "docker"], "--pool-type", ("novel-events", "process")),
+        (["up", "--worker-type", "kubernetes"], "--worker-type", ("novel-events", "process")),
     ],
 )
 def test_bad_input(home: Path, capsys: pytest.CaptureFixture[str], args: list[str], field: str,

@@ -41,7 +41,7 @@ def emails_for(outbox: Path, uid: str) -> list[Path]:
     return sorted(outbox.glob(f"*-{uid}-*.eml"))
 
 
-def deploy_on_own_pool(uid: str, pool: str) -> UUID:
+def deploy_on_own_pool(uid: str, pool: str, kind: str = "novel-events") -> UUID:
     """Put one user's digest deployment on its own pool, so a test can give it its own worker/settings.
 
     (The next `sync` moves it back to the default pool.)
@@ -56,7 +56,7 @@ def deploy_on_own_pool(uid: str, pool: str) -> UUID:
 
     async def deploy() -> UUID:
         async with get_client() as client:
-            await ensure_pool(client, pool)
+            await ensure_pool(client, pool, kind="process" if kind == "process" else "novel-events")
             flow_id = await client.create_flow_from_name("novel-events-digest")
             await upsert(client, digest_spec(user, pool), flow_id, None)
             return (await client.read_deployment_by_name(f"novel-events-digest/user-{uid}")).id

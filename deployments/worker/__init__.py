@@ -1,0 +1,130 @@
+"""The ``novel-events`` worker type: Prefect's process worker, with warm flow-run processes.
+
+Registered with Prefect through the ``prefect.collections`` entry point (pyproject.toml): Prefect imports this
+module before it looks a worker type up (``prefect worker start --pool novel-events`` reads the pool's type),
+so keep it light: flow modules are only named here, imported by the forkserver (see ``fork.py``).
+
+Each run is still its own OS process (forked, not exec'ed): a ``kill -9`` of it is a non-zero exit that the
+worker reports as Crashed (which releases the user's concurrency slot); cancelling from the UI goes through
+Prefect's own cancellation machinery (control channel, then SIGTERM, then SIGKILL); flow-run heartbeats
+come from the run's process, so the zombie automation catches runs of a worker that died.
+
+A pool of this type accepts the stock process worker too (the job template is the process worker's), and a
+``command`` set on the pool or deployment falls back to the stock behaviour (exec that command).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, Any, Final
+
+import anyio
+import anyio.abc
+from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.runner._flow_run_executor import FlowRunExecutorContext
+
+WORKER_TYPE: Final = "novel-events"
+REFILL_DELAY = 0.5  # seconds: slots freed within this window are refilled by one poll
+
+
+class NovelEventsWorker(ProcessWorker):
+    type = WORKER_TYPE
+    _display_name = "novel-events (warm process)"
+    _description = ("Runs each flow run in its own process, forked from a parent that already imported Prefect "
+                    "and the novel-events flows (no interpreter start-up per run).")
+    _documentation_url = "https://github.com/novel-events/novel-events#scaling-out"
+
+    _exec_stack: AsyncExitStack | None = None
+    _exec: FlowRunExecutorContext | None = None
+    _refill: anyio.Event | None = None
+    _refill_scope: anyio.CancelScope | None = None
+
+    async def __aenter__(self) -> NovelEventsWorker:
+        from prefect.runner._flow_run_executor import FlowRunExecutorContext
+
+        from deployments.worker.fork import start_fork_server
+
+        await anyio.to_thread.run_sync(start_fork_server)  # imports once, before the first run is due
+        stack = AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            # One executor context for all runs: one cancellation observer, one control channel.
+            self._exec = await stack.enter_async_context(FlowRunExecutorContext())
+            await super().__aenter__()
+            if self._runs_task_group is not None:
+                await self._runs_task_group.start(self._refill_loop)
+        except BaseException as exc:
+            await stack.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._exec_stack = stack
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self._refill_scope is not None:
+            self._refill_scope.cancel()
+        try:
+            await super().__aexit__(*exc_info)
+        finally:
+            if self._exec_stack is not None:
+                await self._exec_stack.__aexit__(*exc_info)
+                self._exec_stack = self._exec = None
+
+    def _release_limit_slot(self, flow_run_id: UUID) -> None:
+        super()._release_limit_slot(flow_run_id)
+        if self._refill is not None:
+            self._refill.set()
+
+    async def _refill_loop(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Poll again as soon as a run ends, not at the next poll interval: in a burst a slot that freed up
+        would otherwise stay idle for up to PREFECT_WORKER_QUERY_SECONDS (5-10 s for a ~2 s digest)."""
+        with anyio.CancelScope() as scope:
+            self._refill_scope = scope
+            task_status.started()
+            while True:
+                self._refill = anyio.Event()
+                await self._refill.wait()
+                await anyio.sleep(REFILL_DELAY)
+                try:
+                    await self.get_and_submit_flow_runs()
+                except Exception:  # the regular poll loop reports API trouble; this is only a shortcut
+                    self._logger.debug("refill poll failed", exc_info=True)
+
+    async def run(self, flow_run: FlowRun, configuration: ProcessJobConfiguration,
+                  task_status: anyio.abc.TaskStatus[int] | None = None) -> ProcessWorkerResult:
+        if configuration._command_configured or self._exec is None:
+            return await super().run(flow_run, configuration, task_status)
+        from prefect.flows import load_flow_from_flow_run
+        from prefect.runner._flow_run_executor import FlowRunExecutionResult
+        from prefect.runner._process_manager import ProcessHandle
+
+        from deployments.worker.fork import ForkStarter
+
+        status = task_status or anyio.TASK_STATUS_IGNORED
+        workdir = (contextlib.nullcontext(str(configuration.working_dir)) if configuration.working_dir
+                   else tempfile.TemporaryDirectory(suffix="prefect"))
+        with workdir as cwd:
+            starter = ForkStarter(env=configuration.env, cwd=cwd, control_channel=self._exec.control_channel)
+            executor = self._exec.create_executor(flow_run, starter, resolve_flow=load_flow_from_flow_run,
+                                                  propose_submitting=False)
+            execution: FlowRunExecutionResult | None = None
+
+            async def execute(*, task_status: anyio.abc.TaskStatus[ProcessHandle] = anyio.TASK_STATUS_IGNORED
+                              ) -> None:
+                nonlocal execution
+                execution = await executor.submit(task_status=task_status)
+
+            async with anyio.create_task_group() as group:
+                handle = await group.start(execute)
+                if handle.pid is None:
+                    raise RuntimeError("Flow run process has no PID")
+                status.started(handle.pid)
+        if execution is None or execution.status_code is None:
+            raise RuntimeError("Failed to start flow run process.")
+        return ProcessWorkerResult(status_code=execution.status_code, identifier=str(execution.handle.pid))

@@ -1,0 +1,142 @@
+"""Warm flow-run processes: forked from a parent that already imported Prefect and the flow modules.
+
+The parent is :mod:`multiprocessing`'s *forkserver*: a clean, single-threaded interpreter that the worker
+starts once (by absolute path, ``sys.executable``), which imports :data:`PRELOAD` and then forks one child
+per flow run. A child is an ordinary OS process (own pid, own memory, own Prefect client): it takes the run's
+environment, refreshes Prefect's settings from it and executes exactly what ``python -m prefect.engine``
+executes. The forkserver reports each child's exit status back, so the worker sees a ``kill -9`` as a
+non-zero exit and proposes Crashed, like for any process worker run.
+
+Nothing here starts a thread or an event loop in the forkserver: a fork copies only the calling thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import multiprocessing
+import multiprocessing.context
+import os
+import runpy
+import sys
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+import anyio.abc
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.runner._control_channel import ControlChannel
+    from prefect.runner._process_manager import ProcessHandle
+
+# Imported once in the forkserver; every run's process starts with them loaded.
+PRELOAD = [
+    "prefect",
+    "prefect.engine",
+    "prefect.flow_engine",
+    "prefect.task_engine",
+    "prefect.runtime",
+    "prefect_sqlalchemy",
+    "flows.digest",
+    "flows.maintenance",
+    "deployments.worker.fork",
+]
+
+
+def fork_context() -> multiprocessing.context.ForkServerContext:
+    ctx = multiprocessing.get_context("forkserver")
+    assert isinstance(ctx, multiprocessing.context.ForkServerContext)
+    return ctx
+
+
+def start_fork_server() -> None:
+    """Start the forkserver now (imports :data:`PRELOAD` once); later runs only fork."""
+    from multiprocessing import forkserver
+
+    fork_context().set_forkserver_preload(PRELOAD)
+    forkserver.ensure_running()
+
+
+def run_engine(env: dict[str, str], cwd: str | None) -> None:
+    """The child: become the flow run's process, then run Prefect's engine entry point."""
+    os.environ.clear()
+    os.environ.update(env)
+    from prefect.context import refresh_global_settings_context
+
+    refresh_global_settings_context()  # settings (API URL, heartbeat, logging) from this run's environment
+    if cwd:
+        os.chdir(cwd)
+    sys.argv = ["prefect.engine"]
+    try:
+        with warnings.catch_warnings():  # runpy warns that prefect.engine is already imported: it is, on purpose
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module="runpy")
+            warnings.filterwarnings("ignore", message=".*found in sys.modules.*", category=RuntimeWarning)
+            runpy.run_module("prefect.engine", run_name="__main__", alter_sys=True)
+    finally:
+        # multiprocessing ends a child with os._exit: flush Prefect's log/event workers as a normal exit would
+        atexit._run_exitfuncs()
+
+
+class ForkStarter:
+    """A ``ProcessStarter`` (see prefect.runner._flow_run_executor) that forks instead of exec'ing Python."""
+
+    def __init__(self, *, env: dict[str, str | None], cwd: Path | str | None = None,
+                 control_channel: ControlChannel | None = None) -> None:
+        self._env = env
+        self._cwd = cwd
+        self._control_channel = control_channel
+
+    def _run_env(self, flow_run: FlowRun, control_env: dict[str, str]) -> dict[str, str]:
+        from prefect.settings import get_current_settings
+        from prefect.utilities.processutils import sanitize_subprocess_env
+
+        # the same precedence as Prefect's EngineCommandStarter: worker env < job env < worker settings
+        env: dict[str, str | None] = {**os.environ, **self._env}
+        env.update(get_current_settings().to_environment_variables(exclude_unset=True))
+        env.update({
+            "PREFECT__FLOW_RUN_ID": str(flow_run.id),
+            "PREFECT__ENABLE_CANCELLATION_AND_CRASHED_HOOKS": "false",
+            **control_env,
+        })
+        return sanitize_subprocess_env(env)
+
+    async def start(self, flow_run: FlowRun,
+                    task_status: anyio.abc.TaskStatus[ProcessHandle] = anyio.TASK_STATUS_IGNORED) -> None:
+        from prefect.runner._process_manager import ProcessHandle
+
+        control_env: dict[str, str] = {}
+        registered = False
+        if self._control_channel is not None:
+            try:
+                port, token = self._control_channel.register(flow_run.id)
+                control_env = {"PREFECT__CONTROL_PORT": str(port), "PREFECT__CONTROL_TOKEN": token}
+                registered = True
+            except RuntimeError:  # no loopback listener: cancellation falls back to killing the process
+                pass
+        proc = fork_context().Process(target=run_engine, args=(self._run_env(flow_run, control_env),
+                                                               str(self._cwd) if self._cwd else None),
+                                      name=f"flow-run-{flow_run.id}", daemon=False)
+        try:
+            await anyio.to_thread.run_sync(proc.start)
+        except BaseException:
+            if registered and self._control_channel is not None:
+                self._control_channel.unregister(flow_run.id)
+            raise
+        task_status.started(ProcessHandle(proc))  # type: ignore[arg-type]  # any Process with exitcode
+        await _exited(proc)
+
+
+async def _exited(proc: multiprocessing.process.BaseProcess) -> None:
+    """Wait, without a thread, until the forkserver reports the child's exit status."""
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    sentinel = proc.sentinel
+    loop.add_reader(sentinel, done.set)
+    try:
+        while proc.exitcode is None:
+            await done.wait()
+            done.clear()
+    finally:
+        loop.remove_reader(sentinel)

@@ -1,0 +1,119 @@
+"""Runs of the `novel-events` worker type are forked from a warm parent, yet each stays its own process:
+`kill -9` of one run marks it Crashed and frees the user's concurrency slot; cancelling it (what the UI does:
+propose Cancelling) stops its process and ends the run Cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from prefect import get_client
+from prefect.client.schemas.objects import FlowRun
+from prefect.states import Cancelling
+from tests.helpers import add_user, create_scheduled_run, deploy_on_own_pool, wait_final
+
+from cli.processes import Child, start_worker
+from novel_events.samples import PEOPLE, build_ics
+from tests.conftest import unique_id
+from tests.fakes.smtp_server import FakeSmtpServer
+
+pytestmark = pytest.mark.e2e
+
+
+def _read(run_id: UUID) -> FlowRun:
+    async def read() -> FlowRun:
+        async with get_client() as client:
+            return await client.read_flow_run(run_id)
+
+    return asyncio.run(read())
+
+
+def _until(what: str, check, timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped) is not alive
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[FakeSmtpServer]:
+    server = FakeSmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def hanging_user(initialized: str, session_home: Path, smtp: FakeSmtpServer) -> Iterator[tuple[str, UUID, Child]]:
+    """A user on its own pool with a warm worker whose mail goes to a relay we can make hang."""
+    uid = unique_id("warm")
+    ics = session_home / f"{uid}.ics"
+    ics.write_bytes(build_ics(PEOPLE[0], dt.date.today()))
+    add_user(uid, source=f"ics:{ics}")
+    pool = f"warm-{uuid.uuid4().hex[:8]}"
+    dep = deploy_on_own_pool(uid, pool)
+    env = {"NOVEL_EVENTS_HOME": str(session_home), "NOVEL_EVENTS_EMAIL_BACKEND": "smtp",
+           "NOVEL_EVENTS_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}"}
+    worker = start_worker(initialized, pool, session_home / f"{pool}.log", poll_seconds=1, env=env)
+    yield uid, dep, worker
+    worker.stop(grace=5)
+
+
+def _hanging_run(uid: str, dep: UUID, smtp: FakeSmtpServer, minutes_ago: int) -> tuple[UUID, int]:
+    """A run stuck in the relay's reply; returns (run id, pid of its process)."""
+    smtp.delay_next("AFTER_DATA", 300)
+    sent = len(smtp.messages)
+    at = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(minutes=minutes_ago)
+    run_id = create_scheduled_run(dep, uid, at)
+    _until("the message to reach the relay", lambda: len(smtp.messages) > sent)
+    pid = int(str(_read(run_id).infrastructure_pid))
+    assert _alive(pid)
+    return run_id, pid
+
+
+def test_kill_9_of_one_run_crashes_it_and_frees_the_slot(hanging_user: tuple[str, UUID, Child],
+                                                         smtp: FakeSmtpServer) -> None:
+    uid, dep, worker = hanging_user
+    run_id, pid = _hanging_run(uid, dep, smtp, minutes_ago=3)
+    assert pid != worker.proc.pid  # its own process, not the worker
+    os.kill(pid, signal.SIGKILL)
+    _until("the run to be Crashed", lambda: _read(run_id).state_name == "Crashed", timeout=60)
+    assert worker.alive()  # the worker and its warm parent survive a run's death
+    # the user's concurrency slot (limit 1, cancel-new on collision) is free: the next run is not cancelled
+    nxt = wait_final(create_scheduled_run(dep, uid, dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)))
+    assert nxt.state is not None and nxt.state.is_completed(), nxt.state
+    assert "sent" in (nxt.state.message or "")
+
+
+def test_cancelling_a_run_stops_its_process(hanging_user: tuple[str, UUID, Child], smtp: FakeSmtpServer) -> None:
+    uid, dep, worker = hanging_user
+    run_id, pid = _hanging_run(uid, dep, smtp, minutes_ago=7)
+
+    async def cancel() -> None:
+        async with get_client() as client:
+            await client.set_flow_run_state(run_id, Cancelling(message="cancelled from the UI"))
+
+    asyncio.run(cancel())
+    final = wait_final(run_id, timeout=120)
+    assert final.state is not None and final.state.is_cancelled(), final.state
+    _until("the run's process to exit", lambda: not _alive(pid), timeout=60)
+    assert worker.alive()

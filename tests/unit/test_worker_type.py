@@ -1,0 +1,41 @@
+"""The `novel-events` worker type is found the way `prefect worker start` finds one, and stays in its layer."""
+
+from __future__ import annotations
+
+import ast
+
+from tests.conftest import ROOT
+
+
+def test_prefect_finds_the_worker_type_through_the_entry_point() -> None:
+    from prefect.plugins import load_prefect_collections
+    from prefect.utilities.dispatch import lookup_type
+    from prefect.workers.base import BaseWorker
+    from prefect.workers.process import ProcessWorker
+
+    from deployments.worker import WORKER_TYPE, NovelEventsWorker
+
+    assert "novel_events_worker" in load_prefect_collections()  # pyproject's prefect.collections entry point
+    worker = lookup_type(BaseWorker, WORKER_TYPE)  # what `prefect worker start --pool novel-events` does
+    assert worker is NovelEventsWorker and issubclass(worker, ProcessWorker)
+
+
+def test_pool_templates_name_no_interpreter() -> None:
+    from deployments.pool import _without_command, pool_template
+
+    for kind in ("novel-events", "process"):
+        assert pool_template(kind)["variables"]["properties"]["command"].get("default") is None  # type: ignore[arg-type]
+    old = pool_template("process")
+    old["variables"]["properties"]["command"]["default"] = "python -m prefect.engine"
+    fixed = _without_command(old)
+    assert fixed["variables"]["properties"]["command"]["default"] is None
+    assert {k: v for k, v in fixed.items() if k != "variables"} == {k: v for k, v in old.items() if k != "variables"}
+
+
+def test_lower_layers_never_import_the_worker() -> None:
+    for layer in ("flows", "tasks", "novel_events"):
+        for path in (ROOT / layer).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                assert not any(n.startswith("deployments") for n in names), f"{path} imports {names}"
