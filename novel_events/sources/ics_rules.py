@@ -72,6 +72,8 @@ def parse_rule(text: str) -> Rule:
         parts[key] = values
     if parts.get("FREQ", [""])[0] not in FREQS:
         raise RuleError(f"RRULE {text.strip()!r} has no valid FREQ")
+    if "COUNT" in parts and "UNTIL" in parts and not parts["COUNT"][0].isdigit():
+        del parts["COUNT"]  # COUNT=-1 beside an UNTIL (seen in real exports): the UNTIL says it all
     for key in ("COUNT", "INTERVAL"):
         if key in parts and (not parts[key][0].isdigit() or int(parts[key][0]) < 1 or len(parts[key]) > 1):
             raise RuleError(f"RRULE {text.strip()!r} has an invalid {key}")

@@ -81,6 +81,7 @@ CASES: list[tuple[str, list[Row], list[tuple[str, bool]]]] = [
                              ("20260902T120000Z", False, "course_20260902T120000Z"),
                              ("20260903T090000Z", False, "course_20260903T120000Z"),
                              ("20260904T090000Z", False, "course_20260904T120000Z")], []),
+    ("google_birthday_rdate.ics", [("2026-12-10", True, "2026_BIRTHDAY_ana@example.org_20261210")], []),
     ("dense_short_series.ics", _series("sprint-slots", "20260910T140000Z", "20260910T141500Z", "20260910T143000Z",
                                        "20260910T144500Z", "20260910T150000Z", "20260910T151500Z"), []),
     ("hostile_centuries_old.ics", [], []),  # instances checked below (365 of them)
