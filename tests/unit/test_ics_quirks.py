@@ -13,6 +13,7 @@ import pytest
 from novel_events.errors import PermanentError
 from novel_events.sources.ics import read_calendar
 from novel_events.sources.ics_expand import Budget
+from novel_events.sources.ics_rules import RuleError, parse_rule
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ics"
 START, END = dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
@@ -162,3 +163,10 @@ def test_a_small_instance_cap_applies_to_the_whole_feed() -> None:
 def test_the_time_budget_is_one_per_feed() -> None:
     with pytest.raises(PermanentError, match="took more than 0 s"):
         _read("hostile_centuries_old.ics", Budget(seconds=0))
+
+
+@pytest.mark.parametrize("rule", ["FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "FREQ=YEARLY;BYMONTH=4,6;BYMONTHDAY=31,-31"])
+def test_rules_that_can_never_happen_are_refused_before_any_step(rule: str) -> None:
+    with pytest.raises(RuleError, match="can never happen"):
+        parse_rule(rule)
+    assert parse_rule("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29").freq == "YEARLY"  # leap days do happen
