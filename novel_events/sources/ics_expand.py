@@ -109,6 +109,8 @@ def value_of(prop: Any, tz: dt.tzinfo, *, all_day: bool | None = None) -> Value:
     value = dt_of(prop, "date")
     if isinstance(value, tuple):  # a PERIOD (RDATE)
         value = value[0]
+    if not isinstance(value, dt.date):  # VALUE=TIME, a duration, …
+        raise SeriesProblem(f"has a start that is not a date or date-time ({prop.to_ical().decode()[:40]!r})")
     if all_day if all_day is not None else is_all_day(prop):
         return value.date() if isinstance(value, dt.datetime) else value
     if not isinstance(value, dt.datetime):
@@ -146,12 +148,16 @@ def span(comp: Any, window: Window) -> tuple[Value, Value]:
 
 def _span(comp: Any, tz: dt.tzinfo) -> tuple[Value, Value]:
     dtstart = comp.get("DTSTART")
+    if isinstance(dtstart, list):  # DTSTART twice: the first one, as clients do
+        dtstart = dtstart[0]
     if dtstart is None:
         raise SeriesProblem("has no start")
     all_day = is_all_day(dtstart, (getattr(comp, "raw_values", None) or {}).get("DTSTART"))
     start = value_of(dtstart, tz, all_day=all_day)
     end: Value | None = None
     dtend = comp.get("DTEND")
+    if isinstance(dtend, list):
+        dtend = dtend[0]
     if dtend is not None and readable(dtend):
         end = value_of(dtend, tz, all_day=all_day)
     elif readable(comp.get("DURATION")) and isinstance(comp.get("DURATION").dt, dt.timedelta):
@@ -184,10 +190,45 @@ def _dates(prop: Any, name: str, notes: list[Note]) -> Iterator[Any]:
         try:
             values = list(p.dts)
         except Exception:
-            notes.append((f"has an unreadable {name} {str(p)[:60]!r}; it is ignored", True))
-            continue
+            values = _lenient_dates(str(p))  # e.g. Google birthdays: RDATE:20121210Z (a date with a Z)
+            if not values:
+                notes.append((f"has an unreadable {name} {str(p)[:60]!r}; it is ignored", True))
+                continue
         for v in values:
+            value = v.dt[0] if isinstance(v.dt, tuple) else v.dt
+            if not isinstance(value, dt.date):  # VALUE=TIME and the like
+                notes.append((f"has a {name} that is not a date or date-time ({value!r:.40}); it is ignored", True))
+                continue
             yield v, getattr(v, "params", None) or getattr(p, "params", {})
+
+
+class _Lenient:
+    """A date or date-time read from text the library refused, shaped like its values (``.dt``)."""
+
+    def __init__(self, value: dt.date | dt.datetime) -> None:
+        self.dt = value
+        self.params: dict[str, str] = {}
+
+
+_LENIENT = re.compile(r"(\d{8})(?:T(\d{6}))?(Z?)")
+
+
+def _lenient_dates(text: str) -> list[Any]:
+    out: list[Any] = []
+    for part in text.split(","):
+        m = _LENIENT.fullmatch(part.strip())
+        if m is None:
+            return []
+        try:
+            day = dt.datetime.strptime(m.group(1), "%Y%m%d")
+            if m.group(2) is None:
+                out.append(_Lenient(day.date()))
+            else:
+                moment = dt.datetime.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S")
+                out.append(_Lenient(moment.replace(tzinfo=dt.UTC) if m.group(3) else moment))
+        except ValueError:
+            return []
+    return out
 
 
 def _rule_texts(comp: Any) -> list[str]:
@@ -230,6 +271,8 @@ def expand(series: Series, window: Window, budget: Budget, notes: list[Note]) ->
     if lo <= ds <= hi:
         starts[key(start)] = (start, duration)
     for text in _rule_texts(series.master):
+        if not text.strip():
+            continue  # "RRULE:" with nothing: no rule (seen in calendarlabs.com holiday feeds)
         try:
             rule = ics_rules.parse_rule(text)
             for naive in _walk(rule, ds, start, lo, hi, budget):

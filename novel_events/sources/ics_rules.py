@@ -72,6 +72,8 @@ def parse_rule(text: str) -> Rule:
         parts[key] = values
     if parts.get("FREQ", [""])[0] not in FREQS:
         raise RuleError(f"RRULE {text.strip()!r} has no valid FREQ")
+    if "COUNT" in parts and "UNTIL" in parts and not parts["COUNT"][0].isdigit():
+        del parts["COUNT"]  # COUNT=-1 beside an UNTIL (seen in real exports): the UNTIL says it all
     for key in ("COUNT", "INTERVAL"):
         if key in parts and (not parts[key][0].isdigit() or int(parts[key][0]) < 1 or len(parts[key]) > 1):
             raise RuleError(f"RRULE {text.strip()!r} has an invalid {key}")
@@ -82,7 +84,21 @@ def parse_rule(text: str) -> Rule:
         for v in parts.get(key, []):
             if not re.fullmatch(r"[+-]?\d{1,3}", v):
                 raise RuleError(f"RRULE {text.strip()!r} has an invalid {key} value {v!r}")
+    if _impossible(parts):
+        raise RuleError(f"RRULE {text.strip()!r} can never happen (no month has that day)")
     return Rule(";".join(f"{k}={','.join(v)}" for k, v in parts.items()), parts)
+
+
+_MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
+
+
+def _impossible(parts: dict[str, list[str]]) -> bool:
+    """BYMONTHDAY days that none of the BYMONTH months has (e.g. BYMONTH=2;BYMONTHDAY=30): dateutil would
+    scan day by day to the year 9999 without finding one, beyond the reach of any budget."""
+    if "BYMONTHDAY" not in parts or "BYMONTH" not in parts:
+        return False
+    longest = max((_MONTH_DAYS.get(abs(int(m)), 31) for m in parts["BYMONTH"]), default=31)
+    return all(abs(int(d)) > longest or int(d) == 0 for d in parts["BYMONTHDAY"])
 
 
 def yearly_density(rule: Rule) -> float:

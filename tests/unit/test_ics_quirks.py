@@ -13,6 +13,7 @@ import pytest
 from novel_events.errors import PermanentError
 from novel_events.sources.ics import read_calendar
 from novel_events.sources.ics_expand import Budget
+from novel_events.sources.ics_rules import RuleError, parse_rule
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ics"
 START, END = dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
@@ -81,6 +82,7 @@ CASES: list[tuple[str, list[Row], list[tuple[str, bool]]]] = [
                              ("20260902T120000Z", False, "course_20260902T120000Z"),
                              ("20260903T090000Z", False, "course_20260903T120000Z"),
                              ("20260904T090000Z", False, "course_20260904T120000Z")], []),
+    ("google_birthday_rdate.ics", [("2026-12-10", True, "2026_BIRTHDAY_ana@example.org_20261210")], []),
     ("dense_short_series.ics", _series("sprint-slots", "20260910T140000Z", "20260910T141500Z", "20260910T143000Z",
                                        "20260910T144500Z", "20260910T150000Z", "20260910T151500Z"), []),
     ("hostile_centuries_old.ics", [], []),  # instances checked below (365 of them)
@@ -161,3 +163,10 @@ def test_a_small_instance_cap_applies_to_the_whole_feed() -> None:
 def test_the_time_budget_is_one_per_feed() -> None:
     with pytest.raises(PermanentError, match="took more than 0 s"):
         _read("hostile_centuries_old.ics", Budget(seconds=0))
+
+
+@pytest.mark.parametrize("rule", ["FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "FREQ=YEARLY;BYMONTH=4,6;BYMONTHDAY=31,-31"])
+def test_rules_that_can_never_happen_are_refused_before_any_step(rule: str) -> None:
+    with pytest.raises(RuleError, match="can never happen"):
+        parse_rule(rule)
+    assert parse_rule("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29").freq == "YEARLY"  # leap days do happen
