@@ -25,12 +25,13 @@ from novel_events.novelty import NoveltyPrefs, analyze
 from novel_events.render import RenderedDigest, render_digest
 from novel_events.settings import load_settings
 from novel_events.sources.feeds import FeedPolicy, read_feed
-from novel_events.sources.ics import parse_ics
+from novel_events.sources.ics import read_calendar
 from tasks import store
 from tasks.retry import call_retrying, honour_retry_after, retry_if_transient
 from tasks.sealed import SealedPickleSerializer, cache_dir, sealing_available
 
 HISTORY = dt.timedelta(days=365)
+MAX_PROBLEMS_LOGGED = 20
 CACHE_FOR = dt.timedelta(hours=6)  # longer than any catch-up window a re-run can fall in
 
 
@@ -44,7 +45,12 @@ def fetch_dump(user: User, now: dt.datetime, log: Any = None) -> CalendarDump:
     start, end = now - HISTORY, now + dt.timedelta(days=user.lookahead_days)
     if user.source.startswith("ics:"):
         data = read_feed(user.source, FeedPolicy.from_settings(load_settings()))
-        return parse_ics(data, start=start, end=end, user_tz=user.timezone)
+        result = read_calendar(data, start=start, end=end, user_tz=user.timezone)
+        if log is not None and result.problems:  # one bad component costs itself, and is said
+            for problem in result.problems[:MAX_PROBLEMS_LOGGED]:
+                log.warning("iCal: %s", problem)
+            log.warning("iCal: %d problem(s), %d event(s) skipped", len(result.problems), result.skipped)
+        return result.dump
     from tasks.google import fetch_google  # lazy: only Google users pay for the client import
 
     return fetch_google(user, start, end, log)
