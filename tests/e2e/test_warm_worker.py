@@ -18,12 +18,12 @@ import pytest
 from prefect import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.states import Cancelling
-from tests.helpers import add_user, create_scheduled_run, deploy_on_own_pool, wait_final
 
 from cli.processes import Child, start_worker
 from novel_events.samples import PEOPLE, build_ics
-from tests.conftest import unique_id
 from tests.fakes.smtp_server import FakeSmtpServer
+from tests.support.env import unique_id
+from tests.support.prefect import add_user, create_scheduled_run, deploy_on_own_pool, wait_final
 
 pytestmark = pytest.mark.e2e
 

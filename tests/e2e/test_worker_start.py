@@ -12,12 +12,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from tests.helpers import add_user, create_scheduled_run, deploy_on_own_pool, emails_for, wait_final
 
 from cli.processes import Child
 from novel_events.samples import PEOPLE, build_ics
 from novel_events.settings import load_settings
-from tests.conftest import unique_id
+from tests.support.env import unique_id
+from tests.support.prefect import add_user, create_scheduled_run, deploy_on_own_pool, emails_for, wait_final
 
 pytestmark = pytest.mark.e2e
 BARE_PATH = "/usr/bin:/bin"

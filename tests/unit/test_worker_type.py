@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from tests.conftest import ROOT
+from tests.support.env import ROOT
 
 
 def test_prefect_finds_the_worker_type_through_the_entry_point() -> None:

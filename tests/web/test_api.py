@@ -13,15 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 from prefect import get_client
 from prefect.exceptions import ObjectNotFound
-from tests.helpers import emails_for, wait_final
 
 from novel_events.novelty import MuteRule
 from novel_events.novelty.normalize import title_keys
 from novel_events.samples import PEOPLE, build_ics
 from novel_events.settings import Settings
 from tasks import store
-from tests.conftest import unique_id
-from tests.web.conftest import API_TOKEN
+from tests.support.env import unique_id
+from tests.support.prefect import emails_for, wait_final
+from tests.support.web import API_TOKEN
 from web.app import create_app
 
 pytestmark = pytest.mark.e2e

@@ -27,7 +27,7 @@ from deployments.pool import ensure_pool
 from novel_events.settings import Settings
 from tasks import store
 from tests.fakes.google_calendar import FakeGoogleCalendar
-from tests.web.conftest import new_account
+from tests.support.web import new_account
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"

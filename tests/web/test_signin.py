@@ -15,7 +15,7 @@ from tasks import store
 from tasks.credentials import load_grant
 from tests.fakes.google_calendar import FakeGoogleCalendar
 from tests.fakes.google_oauth_web import expire_codes
-from tests.web.conftest import consent, new_account
+from tests.support.web import consent, new_account
 
 
 def _deployment(uid: str):  # type: ignore[no-untyped-def]
