@@ -5,6 +5,7 @@ kinds `init` can make (the project's `novel-events` worker type, Prefect's stock
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,10 @@ def _start_like_systemd(api: str, pool: str, home: Path, log: Path) -> Child:
     assert prefect.is_absolute()
     env = {"PATH": BARE_PATH, "PREFECT_API_URL": api, "NOVEL_EVENTS_HOME": str(home),
            "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0", "PREFECT_WORKER_QUERY_SECONDS": "1",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           # the server wants its auth string; local feeds are read inside ICS_ROOT only
+           "PREFECT_API_AUTH_STRING": os.environ["PREFECT_API_AUTH_STRING"],
+           "NOVEL_EVENTS_ICS_ROOT": os.environ["NOVEL_EVENTS_ICS_ROOT"]}
     out = open(log, "ab")  # noqa: SIM115 - owned by the child
     proc = subprocess.Popen([str(prefect), "worker", "start", "--pool", pool], env=env, cwd="/",
                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)

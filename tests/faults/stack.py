@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
+from cryptography.fernet import Fernet
 
 from cli.processes import Child, free_port, start_server, start_worker
 from tests.faults import knobs
@@ -90,6 +91,7 @@ class Stack:
         self.relay = FaultRelay()
         self.feed = FeedServer()
         self.db = f"faults_{name.replace('-', '_')}_{uuid.uuid4().hex[:6]}"
+        self.store_key = Fernet.generate_key().decode()
         self.server: Child | None = None
         self.server_port = free_port()
         self.api = f"http://127.0.0.1:{self.server_port}/api"
@@ -177,6 +179,7 @@ class Stack:
             "NOVEL_EVENTS_EMAIL_BACKEND": "smtp",
             "NOVEL_EVENTS_SMTP_URL": f"smtp://127.0.0.1:{self.relay.port}",
             "NOVEL_EVENTS_ICS_ALLOW_PRIVATE": self.feed.hostport,
+            "NOVEL_EVENTS_STORE_KEY": self.store_key,  # seals private feed URLs in the shared store
             **knobs.RECOVERY_ENV,
             **knobs.WORKER_ENV,
         }
