@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect.cache_policies import NO_CACHE, CacheKeyFnPolicy
 from prefect.tasks import exponential_backoff
 
 from novel_events.events import CalendarDump, NovelEvent
@@ -118,6 +118,6 @@ def extract_for(user: User, slot: str, now: dt.datetime) -> list[NovelEvent]:
     if slot.startswith("manual:") or not sealing_available():
         return extract(user, slot, now)
     cached = extract.with_options(
-        cache_key_fn=_extract_cache_key, cache_expiration=CACHE_FOR, persist_result=True,
+        cache_policy=CacheKeyFnPolicy(cache_key_fn=_extract_cache_key), cache_expiration=CACHE_FOR, persist_result=True,
         result_storage=cache_dir(load_settings().home), result_serializer=SealedPickleSerializer())
     return cached(user, slot, now)
