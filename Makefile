@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)  ## server + pool + 3 sample users + worker + one digest each, then stops
+demo: $(STAMP)  ## server + pool + 3 sample users + worker + one digest each; the UI stays up until Ctrl-C
 	$(BIN)/novel-events demo
 
 up: $(STAMP)  ## server + worker for real use (Ctrl-C stops)

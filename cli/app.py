@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from cli import demo, ops, users
+from cli import demo, metrics, ops, users
 from novel_events.errors import InvalidInput, NotFound, NovelEventsError
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
 app.add_typer(users.app, name="users", help="Add, change, remove and list users.")
 ops.register(app)
 demo.register(app)
+metrics.register(app)
 
 
 def _fail(message: str, code: int = 2) -> int:

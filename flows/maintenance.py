@@ -7,6 +7,7 @@ from prefect.states import Completed, State
 
 from novel_events.jobs import desired
 from novel_events.settings import load_settings
+from tasks.notices import notify_users_task
 from tasks.reconcile import reconcile_task
 from tasks.recovery import recover_stuck_task
 from tasks.users import list_users
@@ -24,4 +25,5 @@ async def reconcile_flow() -> State:
     specs = desired(users, settings.work_pool, settings.maintenance_every_minutes)
     report = await reconcile_task(specs, flow_schemas())
     recovery = await recover_stuck_task()
-    return Completed(message=f"{report.summary()}; {recovery.summary()}")
+    notices = await notify_users_task()
+    return Completed(message=f"{report.summary()}; {recovery.summary()}; {notices.summary()}")

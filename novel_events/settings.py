@@ -40,7 +40,12 @@ class Settings(BaseSettings):
         description="A slot left 'sending' this long (its sender died mid-send) is re-sent, same Message-ID",
     )
     alert_webhook_url: SecretStr | None = None
-    alert_email: str | None = None
+    alert_email: str | None = Field(
+        default=None, description="Operator address: every alert is also emailed here through EMAIL_BACKEND")
+    late_alert_minutes: float = Field(
+        default=15, gt=0, description="Alert when a digest run has been Late (not started) this long")
+    worker_down_alert_minutes: float = Field(
+        default=5, gt=0, description="Alert when the work pool has had no healthy worker this long")
     unsubscribe_url: str | None = Field(
         default=None, description="Base URL for List-Unsubscribe; '{user_id}' is substituted"
     )
