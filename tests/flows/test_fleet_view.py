@@ -53,7 +53,10 @@ def fleet(worker: object, session_home: Path) -> dict[str, Any]:
     ics = session_home / f"{good}.ics"
     ics.write_bytes(build_ics(PEOPLE[0], dt.date.today()))
     add_user(good, "--send-when-empty", source=f"ics:{ics}", tz="America/Denver")
-    add_user(bad, source=f"ics:{session_home / 'gone.ics'}")
+    gone = session_home / f"{bad}.ics"
+    gone.write_bytes(ics.read_bytes())
+    add_user(bad, source=f"ics:{gone}")
+    gone.unlink()  # its digest fails for real
     asyncio.run(sync(load_settings()))
 
     async def deployment(uid: str) -> Any:
