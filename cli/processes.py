@@ -98,7 +98,7 @@ def server_env(prefect_home: Path, *, ui: bool, scheduler_loop: float | None = N
 
 def start_server(prefect_home: Path, *, port: int | None = None, ui: bool = False,
                  scheduler_loop: float | None = None, database_url: str | None = None,
-                 extra_env: Mapping[str, str] | None = None, timeout: float = 120.0) -> tuple[Child, str]:
+                 extra_env: Mapping[str, str] | None = None, timeout: float = 300.0) -> tuple[Child, str]:
     """Start ``prefect server start`` and wait until its API answers; returns (child, api_url)."""
     port = port or free_port()
     env = base_env(server_env(prefect_home, ui=ui, scheduler_loop=scheduler_loop, database_url=database_url,

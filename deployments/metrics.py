@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import threading
 import time
 from collections import deque
@@ -42,9 +43,11 @@ from novel_events.settings import Settings
 from novel_events.store.fleet import SLOT_STATUSES, USER_STATES, slots_by_status, users_by_state
 from tasks import store
 
+log = logging.getLogger("novel_events.metrics")
 LATENESS_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
 DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 900)
 PAGE = 200
+EVENT_PAGE = 50  # the server's maximum for /events/filter
 
 
 class FleetMetrics:
@@ -103,8 +106,9 @@ class FleetMetrics:
         try:
             asyncio.run(self._refresh_prefect())
             self.up.labels("prefect").set(1)
-        except Exception:
+        except Exception as exc:
             self.up.labels("prefect").set(0)
+            log.warning("metrics: cannot read the Prefect API: %s", f"{type(exc).__name__}: {exc}"[:300])
         self.last_refresh.set(time.time())
 
     def _refresh_store(self) -> None:
@@ -115,8 +119,9 @@ class FleetMetrics:
             for status, n in slots_by_status(engine).items():
                 self.slots.labels(status).set(n)
             self.up.labels("store").set(1)
-        except Exception:
+        except Exception as exc:
             self.up.labels("store").set(0)
+            log.warning("metrics: cannot read the store: %s", type(exc).__name__)
 
     async def _refresh_prefect(self) -> None:
         async with get_client() as client:
@@ -172,7 +177,7 @@ class FleetMetrics:
         page = await client.read_events(
             filter=EventFilter(occurred=EventOccurredFilter(since=since, until=now),  # type: ignore[arg-type]
                                event=EventNameFilter(name=[SUMMARY_EVENT]), order=EventOrder.ASC),
-            limit=PAGE)
+            limit=EVENT_PAGE)
         while True:
             for event in page.events:
                 if self._remember(self._seen_events, self._seen_event_set, str(event.id)):

@@ -143,6 +143,24 @@ def _short(reason: str) -> str:
     return line if len(line) <= MAX_REASON else line[: MAX_REASON - 1] + "…"
 
 
+_PLAIN_REASONS = (
+    (("ical", ".ics", "ics ", "feed"), "we could not read your calendar feed (it may have moved, become private "
+                                        "or be unreachable)"),
+    (("google", "calendar api", "invalid_grant", "quota"), "Google Calendar did not answer our requests"),
+    (("smtp", "sendgrid", "mailbox", "recipient", "mail "), "we could not deliver email to your address"),
+    (("timed out", "timeout", "timedout"), "reading your calendar took too long"),
+)
+
+
+def plain_reason(reason: str) -> str:
+    """What broke, in words for the user: never the raw error (paths, hosts, provider replies)."""
+    low = reason.lower()
+    for needles, words in _PLAIN_REASONS:
+        if any(n in low for n in needles):
+            return words
+    return "an error on our side (our operators have been told)"
+
+
 def _link(public_url: str | None, path: str) -> str | None:
     return public_url.rstrip("/") + path if public_url else None
 
@@ -171,8 +189,7 @@ def notice_text(user: User, problem: Problem, public_url: str | None) -> tuple[s
         lines = [
             f"Hello {user.id},",
             "",
-            f"Your last {FAILING_SLOTS} scheduled digests could not be made. The last error was:",
-            f"  {problem.reason or 'unknown'}",
+            f"Your last {FAILING_SLOTS} scheduled digests could not be made: {plain_reason(problem.reason)}.",
             "",
             fix,
             "Our operators have been alerted too; you will hear from us once, not at every failure.",

@@ -102,7 +102,22 @@ def test_notice_text_with_and_without_the_web_app() -> None:
     subject, text, link = notice_text(_user(), Problem(NoticeKind.FAILING, reason="cannot read iCal file"),
                                       "https://events.example.org")
     assert subject == "Your calendar digest failed 3 times in a row"
-    assert "cannot read iCal file" in text and link == "https://events.example.org/settings"
+    assert "could not read your calendar feed" in text and "iCal file" not in text
+    assert link == "https://events.example.org/settings"
+
+
+@pytest.mark.parametrize(("reason", "words"), [
+    ("PermanentError: cannot read iCal file /srv/feeds/ada.ics: No such file", "calendar feed"),
+    ("HttpError 403 from Google Calendar API: quotaExceeded", "Google Calendar"),
+    ("SMTP 550 5.1.1 mailbox unavailable at mx.example.org", "deliver email"),
+    ("Flow run exceeded timeout of 900.0 second(s)", "too long"),
+    ("KeyError: 'x'", "an error on our side"),
+])
+def test_plain_reason_hides_the_raw_error(reason: str, words: str) -> None:
+    from novel_events.notices import plain_reason
+
+    said = plain_reason(reason)
+    assert words in said and "/srv" not in said and "mx.example.org" not in said
 
 
 def test_notice_email_is_stable_per_opening_and_escaped() -> None:
@@ -114,6 +129,6 @@ def test_notice_email_is_stable_per_opening_and_escaped() -> None:
     c = notice_email(_user(), problem, public_url=None, from_="n@e.example.org", now=T0,
                      opened_at=T0 + dt.timedelta(days=1))
     assert a.message_id == b.message_id != c.message_id
-    assert "<script>" not in a.html and "&lt;script&gt;" in a.html
+    assert "<script>" not in a.html and "script" not in a.text  # the raw error never reaches the user
     assert '<a href="https://e.example.org/settings">' in a.html
     assert a.headers["X-Novel-Events-Notice"] == "failing" and a.to == "ada@example.org"
