@@ -72,6 +72,7 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         server.stop()
 
 
+@pytest.mark.timeout(1800)  # a server with the UI, two digests and a browser, on a shared 2-core machine
 def test_ui_shows_deployments_run_names_and_artifacts(ui_stack: dict[str, Any],
                                                       tmp_path_factory: pytest.TempPathFactory) -> None:
     from playwright.sync_api import sync_playwright
@@ -96,16 +97,23 @@ def test_ui_shows_deployments_run_names_and_artifacts(ui_stack: dict[str, Any],
 
             page.goto(f"{ui}/runs/flow-run/{runs[0].id}")
             page.get_by_text(runs[0].name).first.wait_for()
-            page.get_by_role("tab", name="Artifacts").click()
-            page.get_by_text(f"digest-{users[0]}").first.wait_for()
-            page.screenshot(path=str(shots / "flow-run-artifacts.png"), full_page=True)
+            page.screenshot(path=str(shots / "flow-run.png"), full_page=True)
+
+            page.goto(f"{ui}/artifacts")
+            for uid in users:
+                page.get_by_text(f"digest-{uid}").first.wait_for()
+            page.screenshot(path=str(shots / "artifacts.png"), full_page=True)
 
             page.goto(f"{ui}/artifacts/key/digest-{users[0]}")
             page.get_by_text(f"Digest for {users[0]}").first.wait_for()
             page.get_by_text("Novel events").first.wait_for()
             page.screenshot(path=str(shots / "artifact.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(shots / "failure.png"), full_page=True)
+            print(f"failure screenshot in {shots}")
+            raise
         finally:
             browser.close()
-    for name in ("deployments", "runs", "flow-run-artifacts", "artifact"):
+    for name in ("deployments", "runs", "flow-run", "artifacts", "artifact"):
         assert (shots / f"{name}.png").stat().st_size > 10_000
     print(f"screenshots in {shots}")  # shown with -s
