@@ -97,7 +97,7 @@ def test_ui_shows_deployments_run_names_and_artifacts(ui_stack: dict[str, Any],
 
             page.goto(f"{ui}/runs/flow-run/{runs[0].id}")
             page.get_by_text(runs[0].name).first.wait_for()
-            page.screenshot(path=str(shots / "flow-run.png"), full_page=True)
+            page.screenshot(path=str(shots / "flow-run.png"))  # viewport: the run page keeps growing
 
             page.goto(f"{ui}/artifacts")
             for uid in users:
@@ -109,7 +109,7 @@ def test_ui_shows_deployments_run_names_and_artifacts(ui_stack: dict[str, Any],
             page.get_by_text("Novel events").first.wait_for()
             page.screenshot(path=str(shots / "artifact.png"), full_page=True)
         except Exception:
-            page.screenshot(path=str(shots / "failure.png"), full_page=True)
+            page.screenshot(path=str(shots / "failure.png"))
             print(f"failure screenshot in {shots}")
             raise
         finally:
