@@ -95,7 +95,7 @@ def test_failed_digest_reaches_the_webhook(worker: object, session_home: Path, r
         assert main(["run", uid, "--wait", "--timeout", "120"]) == 1
         out = capsys.readouterr().out
         assert "Failed" in out and "cannot read iCal file" in out, out
-        match = re.search(r"flow run (\S+) \(", out)
+        match = re.search(r"flow run (.+) \([0-9a-f-]{36}\) for ", out)  # a readable name, spaces and all
         assert match, out
         run_name = match.group(1)
 
