@@ -38,7 +38,7 @@ lock: $(UV)  ## re-resolve requirements/*.txt from pyproject.toml (keeps existin
 lock-upgrade:  ## like lock, but moves every pin to the newest version the bounds allow
 	$(MAKE) lock LOCK_FLAGS=--upgrade
 
-demo: $(STAMP)  ## server + pool + 3 sample users + worker + one digest each, then stops
+demo: $(STAMP)  ## server + pool + 3 sample users + worker + one digest each; the UI stays up until Ctrl-C
 	$(BIN)/novel-events demo
 
 up: $(STAMP)  ## server + worker for real use (Ctrl-C stops)

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from cli import demo, ops, users, webcmd
+from cli import demo, metrics, ops, users, webcmd
 from cli.dump import register as register_dump
 from novel_events.errors import InvalidInput, NotFound, NovelEventsError
 
@@ -23,6 +23,7 @@ ops.register(app)
 demo.register(app)
 register_dump(app)
 webcmd.register(app)
+metrics.register(app)
 
 
 def _fail(message: str, code: int = 2) -> int:

@@ -115,12 +115,38 @@ def _wait_runs(run_ids: list, timeout: float) -> dict:
     return asyncio.run(poll())
 
 
+def _wait_logs(run_ids: list, timeout: float = 60.0) -> int:
+    """Wait until every run's own last log line ("Finished in state …") reached the server; returns the
+    number of runs whose logs are complete. A run's process ships its logs in batches after it ends, so
+    stopping the server as soon as the states are final would lose them."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    async def poll() -> int:
+        deadline = time.monotonic() + timeout
+        async with get_client() as client:
+            while True:
+                logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=run_ids)),
+                                              limit=200)
+                done = {log.flow_run_id for log in logs if "Finished in state" in log.message}
+                if len(done) >= len(run_ids) or time.monotonic() > deadline:
+                    return len(done)
+                await asyncio.sleep(1)
+
+    return asyncio.run(poll())
+
+
 def demo(
     port: int = typer.Option(4200, "--port", help="Prefect server port (another free one if taken)"),
-    keep: bool = typer.Option(False, "--keep", help="keep server and worker running afterwards (Ctrl-C stops)"),
+    keep: bool | None = typer.Option(
+        None, "--keep/--no-keep",
+        help="keep the server, UI and worker up afterwards until Ctrl-C (default: when run from a terminal)"),
     timeout: float = typer.Option(300, "--timeout", help="seconds to wait for the digests"),
 ) -> None:
-    """End to end on embedded defaults: server, pool, 3 sample users, worker, one digest each."""
+    """End to end on embedded defaults: server, pool, 3 sample users, worker, one digest each; then the UI
+    stays up until Ctrl-C."""
+    import sys
+
     from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
@@ -143,21 +169,28 @@ def demo(
             r = final[rid]
             ok &= bool(r.state and r.state.is_completed())
             typer.echo(f"  {uid:<6} {r.state_name}: {r.state.message if r.state else ''}")
+        complete = _wait_logs(runs)
+        if complete < len(runs):
+            typer.echo(f"  (logs of {len(runs) - complete} run(s) still on their way; "
+                       f"see {settings.home / 'worker.log'})")
         outbox = settings.outbox
         typer.echo(f"\nemails in {outbox}:")
         for f in sorted(outbox.glob("*.eml")):
             typer.echo(f"  {f}")
         ui = api.removesuffix("/api")
-        typer.echo(f"\nPrefect UI: {ui}   (runs: {ui}/runs; it asks for the auth string in "
-                   f"{settings.home / 'secrets' / 'prefect-api-auth'})")
-        if keep:
+        typer.echo(f"\nPrefect UI: {ui}   (runs: {ui}/runs, each with its logs and a summary under Artifacts; "
+                   f"it asks for the auth string in {settings.home / 'secrets' / 'prefect-api-auth'})")
+        if keep if keep is not None else sys.stdin.isatty():
             _serve_forever()
+        else:
+            typer.echo(f"to look again: NOVEL_EVENTS_HOME={settings.home} novel-events up   (or `make up`): "
+                       "the same server state, with these runs, logs and artifacts")
         if not ok:
             raise typer.Exit(1)
 
 
 def _serve_forever() -> None:
-    typer.echo("running; press Ctrl-C to stop")
+    typer.echo("server, UI and worker are up; press Ctrl-C to stop (state is kept: `novel-events up` reopens it)")
     try:
         while True:
             time.sleep(3600)

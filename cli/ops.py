@@ -185,19 +185,27 @@ def analyze(
 
 
 def status(
-    user: str | None = typer.Option(None, "--user"),
+    user: str | None = typer.Option(None, "--user", help="one user's recent runs (without it: the whole fleet)"),
     as_json: bool = typer.Option(False, "--json"),
     limit: int = typer.Option(20, "--limit"),
 ) -> None:
-    """Recent digest runs: scheduled vs started, state, duration, delivery outcome."""
-    from deployments.status import recent_runs
+    """Without --user: the fleet (success rate over 7 and 30 days, p50/p95 lateness and duration, users needing
+    attention) and the latest runs. With --user: that user's runs: scheduled vs started, state, duration, outcome."""
+    from deployments.status import fleet_status, recent_runs
+    from novel_events.fleet import fleet_text
 
     if user is not None:
         _user(user)
-    rows = asyncio.run(recent_runs(load_settings(), user_id=user, limit=limit))
+    settings = load_settings()
+    rows = asyncio.run(recent_runs(settings, user_id=user, limit=limit))
+    fleet = asyncio.run(fleet_status(settings)) if user is None else None
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(json.dumps(rows if fleet is None else {"fleet": fleet, "runs": rows}, indent=2))
         return
+    if fleet is not None:
+        for line in fleet_text(fleet):
+            typer.echo(line)
+        typer.echo("")
     if not rows:
         typer.echo("no digest runs yet")
         return

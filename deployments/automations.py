@@ -1,25 +1,20 @@
-"""Failure alerting, as code: a webhook notification block and the automation that uses it. Idempotent.
+"""Alerting, as code: a webhook notification block, the alert-email deployment and the alert automations.
 
-When ``NOVEL_EVENTS_ALERT_WEBHOOK_URL`` is set, ``ensure_automations`` keeps two objects on the Prefect
-server in the wanted shape, writing only differences:
+``ensure_automations`` keeps the server in the wanted shape, writing only differences (a second
+``init`` changes nothing; edits in the UI are overwritten):
 
-- a ``Custom Webhook`` notification block ``novel-events-alerts``. The URL lives in the block's
-  ``secrets`` (a ``SecretDict``, obfuscated in the API and UI); the block's ``url`` field is only the
-  placeholder ``{{webhook_url}}``. It POSTs JSON ``{"text", "subject", "body", "source"}``: ``text``
-  makes Slack/Mattermost-style incoming webhooks work as they are, the rest is for anything else.
-- the automation ``novel-events-digest-failed``: reactive, threshold 1, within 0, one bucket per flow
-  run, on ``prefect.flow-run.Failed|Crashed|TimedOut`` of flow runs related to the flow
-  ``novel-events-digest``; its action sends a notification through that block with the run, the
-  deployment (``user-<id>``) and the final state's message. Should the flow get retries again, they
-  would not alert: a retried run passes through ``AwaitingRetry`` and emits ``Failed`` only at the end.
+- when ``NOVEL_EVENTS_ALERT_WEBHOOK_URL`` is set, a ``Custom Webhook`` notification block
+  ``novel-events-alerts``. The URL lives in the block's ``secrets`` (a ``SecretDict``, obfuscated in the
+  API and UI); the block's ``url`` field is only the placeholder ``{{webhook_url}}``. It POSTs JSON
+  ``{"text", "subject", "body", "source"}``: ``text`` makes Slack/Mattermost-style incoming webhooks
+  work as they are, the rest is for anything else.
+- when ``NOVEL_EVENTS_ALERT_EMAIL`` is set, the ``novel-events-alert/email`` deployment
+  (deployments/alert_email.py): alerts are emailed through the product's own mail backend.
+- one automation per rule in deployments/alert_rules.py (failed, late, pool down, maintenance failed,
+  user failing, digest missed), each with one action per channel: ``SendNotification`` to the block
+  and ``RunDeployment`` of the alert-email deployment with the same subject and body.
 
-When the setting is removed, the automation and the block (the stored secret) are deleted.
-
-``NOVEL_EVENTS_ALERT_EMAIL`` is not wired: Prefect OSS ships no SMTP notification block (that needs the
-separate ``prefect-email`` collection) and its ``SendgridEmail`` block talks to api.sendgrid.com through
-Apprise, ignoring ``NOVEL_EVENTS_SENDGRID_HOST``. ``ensure_automations`` says so in one line; point the
-webhook at a mail gateway to get alerts by email.
-
+With neither setting the automations, the block (the stored secret) and the deployment are deleted.
 The webhook URL is never put into returned lines, logs or exception messages.
 """
 
@@ -33,46 +28,28 @@ from uuid import UUID
 from prefect.blocks.notifications import CustomWebhookNotificationBlock
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.objects import StateType
-from prefect.events.actions import ChangeFlowRunState, SendNotification
+from prefect.events.actions import ChangeFlowRunState, RunDeployment, SendNotification
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import get_current_settings
 from prefect.types import SecretDict
 from pydantic import SecretStr
 
+from deployments.alert_email import ensure_alert_deployment
+from deployments.alert_rules import ALL_NAMES, FAILED_NAME, Rule, rules
 from novel_events.errors import InvalidInput
 from novel_events.names import DIGEST_FLOW, MAINTENANCE_FLOW
 from novel_events.settings import Settings
 
 BLOCK_NAME = "novel-events-alerts"
 BLOCK_TYPE_SLUG = "custom-webhook"
-AUTOMATION_NAME = "novel-events-digest-failed"
+AUTOMATION_NAME = FAILED_NAME
 ZOMBIE_NAME = "novel-events-zombie-runs"
 ZOMBIE_MISSED_BEATS = 3
-# TimedOut is a FAILED-type state with its own name, hence its own event.
-FAILURE_EVENTS = ("prefect.flow-run.Crashed", "prefect.flow-run.Failed", "prefect.flow-run.TimedOut")
 TAGS = ["novel-events"]
 _URL_KEY = "webhook_url"
 _SETTING = "NOVEL_EVENTS_ALERT_WEBHOOK_URL"
 
-EMAIL_SKIPPED = ("alert email: not sent (Prefect OSS has no SMTP notification block); "
-                 "point NOVEL_EVENTS_ALERT_WEBHOOK_URL at a mail gateway instead")
-
-# Prefect automation templates (Jinja, sandboxed), rendered by the server when the action runs.
-# `flow_run` carries the state from the triggering event; `deployment` is None for runs without one.
-SUBJECT = (
-    "novel-events: {{ deployment.name if deployment else 'digest' }} {{ flow_run.state.name }}"
-    " ({{ flow_run.name }})"
-)
-BODY = "\n".join([
-    "Digest run {{ flow_run.name }} of " + DIGEST_FLOW
-    + "/{{ deployment.name if deployment else '(no deployment)' }} ended {{ flow_run.state.name }}"
-    "{% if flow_run.parameters.manual %} (manual run){% endif %}.",
-    "Reason: {{ (flow_run.state.message or 'no message') | truncate(1000) }}",
-    "User: {{ flow_run.parameters.user_id }}",
-    "Scheduled for: {{ flow_run.expected_start_time }}",
-    "Flow run id: {{ flow_run.id }}",
-])
 _COMPARED = {"description", "enabled", "tags", "trigger", "actions", "actions_on_trigger", "actions_on_resolve",
              "owner_resource"}
 
@@ -124,25 +101,15 @@ async def _remove_block(client: PrefectClient) -> bool:
     return True
 
 
-def desired_automation(block_id: UUID) -> AutomationCore:
+def desired_automation(rule: Rule, actions: list[Any]) -> AutomationCore:
     """The automation we want, with every field explicitly set (``update_automation`` sends only set fields)."""
     core = AutomationCore(
-        name=AUTOMATION_NAME,
-        description=(f"Alerts {_SETTING} when a {DIGEST_FLOW} run fails, crashes or times out. "
-                     "Managed by `novel-events init`: edits here are overwritten."),
+        name=rule.name,
+        description=f"{rule.description} Managed by `novel-events init`: edits here are overwritten.",
         enabled=True,
         tags=list(TAGS),
-        trigger=EventTrigger(
-            match={"prefect.resource.id": "prefect.flow-run.*"},
-            match_related={"prefect.resource.role": "flow", "prefect.resource.name": DIGEST_FLOW},
-            after=set(),
-            expect=set(FAILURE_EVENTS),
-            for_each={"prefect.resource.id"},
-            posture=Posture.Reactive,
-            threshold=1,
-            within=timedelta(0),
-        ),
-        actions=[SendNotification(block_document_id=block_id, subject=SUBJECT, body=BODY)],
+        trigger=rule.trigger,
+        actions=actions,
         actions_on_trigger=[],
         actions_on_resolve=[],
     )
@@ -166,11 +133,15 @@ def _comparable(automation: AutomationCore) -> Any:
     return _sorted_lists(dumped)
 
 
-async def _remove_automations(client: PrefectClient) -> bool:
-    existing = await client.read_automations_by_name(AUTOMATION_NAME)
-    for automation in existing:
-        await client.delete_automation(automation.id)
-    return bool(existing)
+async def _remove_automations(client: PrefectClient, names: tuple[str, ...]) -> list[str]:
+    removed = []
+    for name in names:
+        existing = await client.read_automations_by_name(name)
+        for automation in existing:
+            await client.delete_automation(automation.id)
+        if existing:
+            removed.append(name)
+    return removed
 
 
 def zombie_automation(heartbeat_seconds: int) -> AutomationCore:
@@ -226,21 +197,39 @@ async def ensure_zombie_automation(client: PrefectClient) -> list[str]:
     return [f"automation: {ZOMBIE_NAME} {state} (crashed after {heartbeat * ZOMBIE_MISSED_BEATS}s without heartbeat)"]
 
 
-async def ensure_automations(client: PrefectClient, settings: Settings) -> list[str]:
-    """Make the failure alert match the settings; returns one human line per object."""
-    lines: list[str] = []
-    if settings.alert_email:
-        lines.append(EMAIL_SKIPPED)
-    if settings.alert_webhook_url is None or not settings.alert_webhook_url.get_secret_value().strip():
-        removed = await _remove_automations(client)
-        lines.append(f"automation: {AUTOMATION_NAME} "
-                     + ("removed" if removed else f"off ({_SETTING} not set)"))
-        if await _remove_block(client):
-            lines.append(f"block: Custom Webhook '{BLOCK_NAME}' removed")
-        return lines
+def ui_url() -> str | None:
+    """Where the Prefect UI is (``PREFECT_UI_URL``, else derived from ``PREFECT_API_URL``), for alert links."""
+    url = get_current_settings().ui_url
+    return str(url).rstrip("/") if url else None
 
-    block_id, block_state = await _ensure_block(client, settings.alert_webhook_url)
-    lines.append(f"block: Custom Webhook '{BLOCK_NAME}' {block_state}")
-    state = await _reconcile_automation(client, desired_automation(block_id))
-    lines.append(f"automation: {AUTOMATION_NAME} {state}")
+
+async def ensure_automations(client: PrefectClient, settings: Settings) -> list[str]:
+    """Make the alerts match the settings; returns one human line per object."""
+    lines: list[str] = []
+    webhook = settings.alert_webhook_url
+    has_webhook = webhook is not None and bool(webhook.get_secret_value().strip())
+    block_id: UUID | None = None
+    if has_webhook:
+        assert webhook is not None
+        block_id, block_state = await _ensure_block(client, webhook)
+        lines.append(f"block: Custom Webhook '{BLOCK_NAME}' {block_state}")
+    elif await _remove_block(client):
+        lines.append(f"block: Custom Webhook '{BLOCK_NAME}' removed")
+    deployment_id, line = await ensure_alert_deployment(client, settings)
+    lines.append(line)
+    if block_id is None and deployment_id is None:
+        removed = set(await _remove_automations(client, ALL_NAMES))
+        lines.extend(f"automation: {name} " + ("removed" if name in removed else f"off ({_SETTING} not set)")
+                     for name in ALL_NAMES)
+        return lines
+    for rule in rules(settings, ui_url()):
+        actions: list[Any] = []
+        if block_id is not None:
+            actions.append(SendNotification(block_document_id=block_id, subject=rule.subject, body=rule.body))
+        if deployment_id is not None:
+            actions.append(RunDeployment(source="selected", deployment_id=deployment_id,
+                                         parameters={"subject": rule.subject, "body": rule.body},
+                                         job_variables=None))
+        state = await _reconcile_automation(client, desired_automation(rule, actions))
+        lines.append(f"automation: {rule.name} {state}")
     return lines

@@ -13,6 +13,7 @@ from flows.digest import digest_flow
 from novel_events.jobs import desired
 from novel_events.names import MAINTENANCE_FLOW
 from novel_events.settings import load_settings
+from tasks.notices import notify_users_task
 from tasks.reconcile import reconcile_task
 from tasks.recovery import recover_stuck_task
 from tasks.users import list_users
@@ -33,7 +34,8 @@ async def reconcile_flow(reconcile: bool = True) -> State:
     settings = load_settings()
     specs = desired(users, settings.work_pool, settings.maintenance_every_minutes, settings.recovery_every_minutes)
     report = await reconcile_task(specs, flow_schemas())
-    return Completed(message=f"{report.summary()}; {recovery.summary()}")
+    notices = await notify_users_task()
+    return Completed(message=f"{report.summary()}; {recovery.summary()}; {notices.summary()}")
 
 
 @cache

@@ -58,7 +58,12 @@ class Settings(BaseSettings):
         default=600.0, gt=0, description="Seconds to wait for the reply to the end of DATA (RFC 5321: 10 min)")
     sendgrid_timeout: float = Field(default=60.0, gt=0, description="Seconds per SendGrid API request")
     alert_webhook_url: SecretStr | None = None
-    alert_email: str | None = None
+    alert_email: str | None = Field(
+        default=None, description="Operator address: every alert is also emailed here through EMAIL_BACKEND")
+    late_alert_minutes: float = Field(
+        default=15, gt=0, description="Alert when a digest run has been Late (not started) this long")
+    worker_down_alert_minutes: float = Field(
+        default=5, gt=0, description="Alert when the work pool has had no healthy worker this long")
     unsubscribe_url: str | None = Field(
         default=None, description="Legacy List-Unsubscribe URL ('{user_id}' substituted); PUBLIC_URL replaces it"
     )

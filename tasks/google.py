@@ -13,7 +13,7 @@ from novel_events.models import User
 from novel_events.settings import load_settings
 from novel_events.sources.google import CalendarSelection, fetch_google_calendar
 from novel_events.store import SyncStateStore, UserStore
-from tasks import credentials, store
+from tasks import credentials, fetch_stats, store
 from tasks.limits import GOOGLE_API, GOOGLE_SLOTS_PER_FETCH
 
 SOURCE = "google"
@@ -38,6 +38,7 @@ def fetch_google(user: User, start: dt.datetime, end: dt.datetime,
         UserStore(engine).set_needs_reconnect(user.id, True)
         raise
     states.put(user.id, SOURCE, result.state)
+    fetch_stats.record(user.id, result.stats)
     if user.needs_reconnect:
         UserStore(engine).set_needs_reconnect(user.id, False)
     if log is not None:

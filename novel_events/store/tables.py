@@ -78,3 +78,15 @@ google_accounts = sa.Table(
     sa.Column("user_id", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Open user notices (novel_events/notices.py): one row per (user, problem) while the problem lasts.
+user_notices = sa.Table(
+    "user_notices",
+    metadata,
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),  # reconnect | failing
+    sa.Column("reason", sa.String(255), nullable=True),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("notified_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("alerted_at", sa.DateTime(timezone=True), nullable=True),
+)

@@ -10,6 +10,7 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 
 from deployments.bootstrap import init
 from novel_events.settings import load_settings
+from novel_events.store.migrate import head_revision
 from tests.support.env import HEARTBEAT_SECONDS
 
 pytestmark = pytest.mark.e2e
@@ -19,7 +20,7 @@ def test_second_init_changes_nothing(initialized: str) -> None:
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: HEARTBEAT_SECONDS}):
         lines = asyncio.run(init(load_settings())).lines
     text = "\n".join(lines)
-    assert "store: schema 0002 (up to date)" in text
+    assert f"store: schema {head_revision()} (up to date)" in text
     assert "work pool: 'novel-events' (process) unchanged" in text
     assert "limit: novel-events-google-api unchanged" in text and "limit: novel-events-sends unchanged" in text
     assert "secret: sync-state key exists" in text
