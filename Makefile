@@ -48,7 +48,7 @@ test: lint typecheck  ## lint, types, then every test (unit, adapters, PostgreSQ
 	$(PYTEST)
 
 unit: $(STAMP)  ## every test that needs no Prefect server and no PostgreSQL (< 60 s)
-	$(PYTEST) -m "not e2e and not postgres" -n auto --timeout=60 -q
+	$(PYTEST) -m "not e2e and not postgres and not faults" -n auto --timeout=60 -q
 
 e2e: $(STAMP)  ## tests with a real Prefect server and process worker
 	$(PYTEST) -m e2e

@@ -85,6 +85,9 @@ def server_env(prefect_home: Path, *, ui: bool, scheduler_loop: float | None = N
         "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS": "5",
         "PREFECT_SERVER_SERVICES_SCHEDULER_MIN_RUNS": "2",
         "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": "P8D",
+        # Deployment concurrency leases on disk (PREFECT_HOME/concurrency_leases), not in the server's memory:
+        # a restarted server still knows which run holds each user's slot, instead of cancelling it.
+        "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
     }
     if scheduler_loop is not None:
         env["PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS"] = str(scheduler_loop)

@@ -10,7 +10,7 @@ that hold a ledger claim) and the ledger rows of those slots. For each (user, sl
 - a run that completed with "sent" while the ledger still says ``sending`` (the store was down when
   it recorded): record the send, never send again;
 - otherwise every run of the slot ended without a digest (failed transiently, crashed before or after
-  its claim, cancelled on a collision): re-run the slot after a backoff that doubles per attempt, with a
+  its claim, cancelled by the server on a collision or a lost concurrency slot): re-run the slot after a backoff that doubles per attempt, with a
   claim held by a dead run released as *unknown* (so it is re-sent at most once, same Message-ID);
 - when the catch-up window has closed: record ``missed`` (and alert), once.
 A permanent failure and a run an operator cancelled are respected: never re-run.
@@ -30,7 +30,9 @@ from novel_events.store.ledger import FINAL, Delivery, Status
 
 ACTIVE = frozenset({"SCHEDULED", "PENDING", "RUNNING", "CANCELLING", "PAUSED"})
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
-COLLISION = "concurrency limit"
+# Cancels the server makes, not an operator: a collision on the user's deployment limit, or a slot whose
+# lease expired while the server was away and that another run took meanwhile. Both are re-run.
+SERVER_CANCELS = ("concurrency limit", "concurrency slot lost")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +128,7 @@ def _decide(
     last = dead[-1]
     if last.state == "FAILED" and is_permanent_message(last.message):
         return out
-    if last.state == "CANCELLED" and COLLISION not in last.message.lower():
+    if last.state == "CANCELLED" and not any(marker in last.message.lower() for marker in SERVER_CANCELS):
         return out  # an operator cancelled it: respect that
     at = slot_time(slot)
     assert at is not None

@@ -21,7 +21,7 @@ def test_second_init_changes_nothing(initialized: str) -> None:
         lines = asyncio.run(init(load_settings())).lines
     text = "\n".join(lines)
     assert f"store: schema {head_revision()} (up to date)" in text
-    assert "work pool: 'novel-events' (process) unchanged" in text
+    assert "work pool: 'novel-events' (novel-events) unchanged" in text
     assert "limit: novel-events-google-api unchanged" in text and "limit: novel-events-sends unchanged" in text
     assert "secret: sync-state key exists" in text
     assert f"automation: novel-events-zombie-runs unchanged (crashed after {3 * HEARTBEAT_SECONDS}s" in text

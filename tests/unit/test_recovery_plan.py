@@ -59,6 +59,9 @@ def row(status: Status, holder: str = "r1", ambiguous: int = 0) -> Delivery:
     # a collision cancel is retried; an operator's cancel is respected
     ([run("r1", "CANCELLED", 0, "Deployment concurrency limit reached.")], None, 2, [(Action.RERUN, 2, None)]),
     ([run("r1", "CANCELLED", 0, "Cancelled by alice")], None, 30, []),
+    # the server cancels a run whose slot lease expired while it was down: not an operator's choice, re-run
+    ([run("r1", "CANCELLED", 0, "Deployment concurrency slot lost during provisioning - no slots available to "
+          "continue execution")], None, 2, [(Action.RERUN, 2, None)]),
     # 'in progress elsewhere' while the holder crashed: re-run
     ([run("r1", "CRASHED", 1), run("r2", "COMPLETED", 1.5, IN_PROGRESS)], row(Status.SENDING, holder="r1"), 5,
      [(Action.RERUN, 3, "r1")]),

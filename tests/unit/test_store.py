@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -137,6 +138,16 @@ def test_an_unreachable_store_is_a_transient_error_that_names_no_row() -> None:
         ledger.claim("frank@example.org", "2026-12-01T08:00Z", flow_run_id="r1")
     assert is_transient(info.value)
     assert "frank" not in str(info.value) and "127.0.0.1" not in str(info.value)
+    assert "connection refused" in str(info.value)  # the reason, from the fixed list, so the operator knows why
+
+
+def test_an_unopenable_sqlite_store_says_why(tmp_path: Path) -> None:
+    from novel_events.errors import StoreUnavailable
+
+    ledger = Ledger(sa.create_engine(f"sqlite:///{tmp_path}/no/such/dir/x.db"))
+    with pytest.raises(StoreUnavailable, match="unable to open database file") as info:
+        ledger.claim("frank@example.org", "2026-12-01T08:00Z", flow_run_id="r1")
+    assert "frank" not in str(info.value) and str(tmp_path) not in str(info.value)
 
 
 def test_racing_claims_have_one_winner(engine: sa.Engine) -> None:
