@@ -10,8 +10,9 @@ that hold a ledger claim) and the ledger rows of those slots. For each (user, sl
 - a run that completed with "sent" while the ledger still says ``sending`` (the store was down when
   it recorded): record the send, never send again;
 - otherwise every run of the slot ended without a digest (failed transiently, crashed before or after
-  its claim, cancelled by the server on a collision or a lost concurrency slot): re-run the slot after a backoff that doubles per attempt, with a
-  claim held by a dead run released as *unknown* (so it is re-sent at most once, same Message-ID);
+  its claim, cancelled by the server on a collision or a lost concurrency slot): re-run the slot after a
+  backoff that doubles per attempt, with a claim held by a dead run released as *unknown* (so it is
+  re-sent at most once, same Message-ID);
 - when the catch-up window has closed: record ``missed`` (and alert), once.
 A permanent failure and a run an operator cancelled are respected: never re-run.
 """
