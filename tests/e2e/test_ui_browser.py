@@ -1,5 +1,6 @@
-"""Looked at in a browser: after a few digests, the Prefect UI (headless Chromium) shows our deployments, readable
-run names and the digest summary artifacts. Screenshots go to pytest's tmp dir (outside the repo).
+"""Looked at in a browser: the Prefect UI (headless Chromium) asks for the API's auth string and refuses a wrong
+one; signed in, after a few digests, it shows our deployments, readable run names and the digest summary artifacts.
+Screenshots go to a temporary directory (outside the repo).
 
 Needs the system Chromium (`apt-get install -y chromium` -> /usr/bin/chromium), driven by Playwright's Python
 package; no `playwright install`.
@@ -67,7 +68,8 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                     for uid in users]
             finished = [wait_final(r.id, timeout=300) for r in runs]
             assert all(r.state_name == "Completed" for r in finished), [(r.name, r.state_name) for r in finished]
-            yield {"ui": api.removesuffix("/api"), "users": users, "runs": finished}
+            yield {"ui": api.removesuffix("/api"), "users": users, "runs": finished,
+                   "auth": server.client_env["PREFECT_API_AUTH_STRING"]}
     finally:
         if worker is not None:
             worker.stop()
@@ -86,6 +88,18 @@ def test_ui_shows_deployments_run_names_and_artifacts(ui_stack: dict[str, Any],
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
         try:
+            page.goto(f"{ui}/deployments")
+            # The API wants its auth string, so the UI asks for it first and shows nothing before.
+            login = page.get_by_role("button", name="Login")
+            login.wait_for()
+            assert page.get_by_text(f"user-{users[0]}", exact=True).count() == 0
+            page.get_by_placeholder("admin:pass").fill("novel-events:wrong")
+            login.click()
+            page.get_by_text("Authentication failed").first.wait_for()
+            page.get_by_placeholder("admin:pass").fill(ui_stack["auth"])
+            login.click()
+            page.wait_for_url(re.compile(r"/deployments"))
+            page.screenshot(path=str(shots / "signed-in.png"))
             page.goto(f"{ui}/deployments")
             for uid in users:
                 page.get_by_text(f"user-{uid}", exact=True).first.wait_for()
