@@ -59,8 +59,9 @@ postgres: $(STAMP)  ## tests against the local PostgreSQL (127.0.0.1:5432, datab
 faults: $(STAMP)  ## the fault-injection suite alone (also part of `make test`): prints the table, docs/faults.md
 	$(PYTEST) tests/faults -m faults
 
-lint: $(STAMP)  ## ruff rules + installed dependencies consistent (pip check)
+lint: $(STAMP)  ## ruff rules + ruff format (check only) + installed dependencies consistent (pip check)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(UV) pip check --quiet --python $(BIN)/python
 
 typecheck: $(STAMP)  ## mypy on the rooms (config in pyproject.toml)
@@ -68,7 +69,7 @@ typecheck: $(STAMP)  ## mypy on the rooms (config in pyproject.toml)
 
 check: lint typecheck unit  ## the pre-commit loop: lint, types, unit tests
 
-format: $(STAMP)  ## ruff format + import sorting (not part of lint yet: see CONTRIBUTING in ARCHITECTURE.md)
+format: $(STAMP)  ## ruff format + import sorting (`make lint` fails on an unformatted file)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --select I --fix .
 

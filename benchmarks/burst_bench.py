@@ -80,17 +80,21 @@ class Result:
 
     def row(self) -> str:
         rate = self.n / self.seconds if self.seconds else float("nan")
-        return (f"| {self.worker} | {self.n} | {self.limit} | {rate:.2f} | {self.seconds:.0f} | "
-                f"{pct(self.lateness, 50):.0f} / {pct(self.lateness, 95):.0f} | "
-                f"{pct(self.start_lateness, 50):.0f} / {pct(self.start_lateness, 95):.0f} | "
-                f"{self.cpu_worker / self.n:.2f} | {self.cpu_server / self.n:.2f} | "
-                f"{(self.cpu_worker + self.cpu_server) / self.n:.2f} | {self.failed} | "
-                f"{pct(self.offpeak, 50):.1f} / {pct(self.offpeak, 95):.1f} |")
+        return (
+            f"| {self.worker} | {self.n} | {self.limit} | {rate:.2f} | {self.seconds:.0f} | "
+            f"{pct(self.lateness, 50):.0f} / {pct(self.lateness, 95):.0f} | "
+            f"{pct(self.start_lateness, 50):.0f} / {pct(self.start_lateness, 95):.0f} | "
+            f"{self.cpu_worker / self.n:.2f} | {self.cpu_server / self.n:.2f} | "
+            f"{(self.cpu_worker + self.cpu_server) / self.n:.2f} | {self.failed} | "
+            f"{pct(self.offpeak, 50):.1f} / {pct(self.offpeak, 95):.1f} |"
+        )
 
 
-HEADER = ("| worker | users | limit | digests/s | last final after slot (s) | delivery lateness p50 / p95 (s) | "
-          "start lateness p50 / p95 (s) | CPU-s/digest worker | CPU-s/digest server | CPU-s/digest total | "
-          "failed/crashed | off-peak start lateness p50 / p95 (s) |\n|" + "---|" * 12)
+HEADER = (
+    "| worker | users | limit | digests/s | last final after slot (s) | delivery lateness p50 / p95 (s) | "
+    "start lateness p50 / p95 (s) | CPU-s/digest worker | CPU-s/digest server | CPU-s/digest total | "
+    "failed/crashed | off-peak start lateness p50 / p95 (s) |\n|" + "---|" * 12
+)
 
 
 def seed(settings: Settings, n: int, ics_dir: Path) -> list[str]:
@@ -105,8 +109,14 @@ def seed(settings: Settings, n: int, ics_dir: Path) -> list[str]:
     ids = []
     for i in range(n):
         uid = f"burst-{i:05d}"
-        users.add(User(id=uid, email=f"{uid}@example.org", schedule=Schedule.parse("daily", at, "UTC"),
-                       source=f"ics:{files[i % len(files)]}"))
+        users.add(
+            User(
+                id=uid,
+                email=f"{uid}@example.org",
+                schedule=Schedule.parse("daily", at, "UTC"),
+                source=f"ics:{files[i % len(files)]}",
+            )
+        )
         ids.append(uid)
     return ids
 
@@ -115,9 +125,12 @@ async def deployment_ids(ids: list[str]) -> dict[str, UUID]:
     by_name: dict[str, UUID] = {}
     async with get_client() as client:
         while True:  # the API pages at 200
-            page = await client.read_deployments(deployment_filter=DeploymentFilter(
-                tags=DeploymentFilterTags(all_=["novel-events"])), limit=200, offset=len(by_name),
-                sort=DeploymentSort.NAME_ASC)
+            page = await client.read_deployments(
+                deployment_filter=DeploymentFilter(tags=DeploymentFilterTags(all_=["novel-events"])),
+                limit=200,
+                offset=len(by_name),
+                sort=DeploymentSort.NAME_ASC,
+            )
             by_name.update({d.name: d.id for d in page})
             if len(page) < 200:
                 break
@@ -127,11 +140,14 @@ async def deployment_ids(ids: list[str]) -> dict[str, UUID]:
 async def create_runs(deps: dict[str, UUID], at: dt.datetime) -> list[UUID]:
     sem = asyncio.Semaphore(8)
     async with get_client() as client:
+
         async def one(uid: str, dep: UUID) -> UUID:
             async with sem:
                 run = await client.create_flow_run_from_deployment(
-                    dep, parameters={"user_id": uid}, state=Scheduled(scheduled_time=at))  # type: ignore[arg-type]
+                    dep, parameters={"user_id": uid}, state=Scheduled(scheduled_time=at)
+                )  # type: ignore[arg-type]
                 return run.id
+
         return list(await asyncio.gather(*(one(u, d) for u, d in deps.items())))
 
 
@@ -142,7 +158,8 @@ async def read_runs(run_ids: list[UUID]) -> list:  # type: ignore[type-arg]
     async with get_client() as client:
         for i in range(0, len(run_ids), 200):
             out += await client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=run_ids[i:i + 200])), limit=200)
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=run_ids[i : i + 200])), limit=200
+            )
     return out
 
 
@@ -158,8 +175,12 @@ def wait_final(run_ids: list[UUID], timeout: float, label: str = "") -> tuple[li
             final = [r for r in runs if r.state and r.state.is_final()]
             bad = [r for r in final if not r.state.is_completed()]
             locked = sum(1 for r in bad if "database is locked" in (r.state.message or ""))
-            print(f"  [{label}] {time.strftime('%H:%M:%S')} {len(final)}/{len(runs)} final, {len(bad)} not Completed "
-                  f"({locked} on 'database is locked')", file=sys.stderr, flush=True)
+            print(
+                f"  [{label}] {time.strftime('%H:%M:%S')} {len(final)}/{len(runs)} final, {len(bad)} not Completed "
+                f"({locked} on 'database is locked')",
+                file=sys.stderr,
+                flush=True,
+            )
         time.sleep(2)
 
 
@@ -186,8 +207,13 @@ def bench(kind: str, n: int, args: argparse.Namespace) -> Result:
     tmp = Path(tempfile.mkdtemp(prefix=f"burst-{kind}-{n}-"))
     with ExitStack() as stack:
         stack.callback(lambda: None if args.keep else shutil.rmtree(tmp, ignore_errors=True))
-        os.environ.update({"NOVEL_EVENTS_HOME": str(tmp / "home"), "NOVEL_EVENTS_EMAIL_BACKEND": "outbox",
-                           "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0"})
+        os.environ.update(
+            {
+                "NOVEL_EVENTS_HOME": str(tmp / "home"),
+                "NOVEL_EVENTS_EMAIL_BACKEND": "outbox",
+                "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0",
+            }
+        )
         server_url = None
         if args.backend == "postgres":
             server_db = stack.enter_context(postgres_database("burst_server"))
@@ -233,10 +259,12 @@ def bench(kind: str, n: int, args: argparse.Namespace) -> Result:
         w1, s1 = group_cpu_seconds(worker.proc.pid), group_cpu_seconds(server.proc.pid)
         own = own_cpu_seconds(worker.proc.pid)
         span = time.time() - t_cpu
-        print(f"  [{kind} {n}] over {span:.0f} s: worker {w1 - w0:.1f} CPU-s (worker process itself, whole life: "
-              f"{own:.1f}), server {s1 - s0:.1f} CPU-s; idle rates before the burst: server {idle_s:.3f}, "
-              f"worker {idle_w:.3f} CPU-s/s (x span = server {idle_s * span:.1f}, worker {idle_w * span:.1f})",
-              file=sys.stderr)
+        print(
+            f"  [{kind} {n}] over {span:.0f} s: worker {w1 - w0:.1f} CPU-s (worker process itself, whole life: "
+            f"{own:.1f}), server {s1 - s0:.1f} CPU-s; idle rates before the burst: server {idle_s:.3f}, "
+            f"worker {idle_w:.3f} CPU-s/s (x span = server {idle_s * span:.1f}, worker {idle_w * span:.1f})",
+            file=sys.stderr,
+        )
         slot = slot_at.strftime("%Y-%m-%dT%H:%MZ")
         delivered = delivery_times(settings, slot)
         lateness = [(t - slot_at).total_seconds() for t in delivered.values()]
@@ -246,15 +274,29 @@ def bench(kind: str, n: int, args: argparse.Namespace) -> Result:
             states[r.state_name or "?"] = states.get(r.state_name or "?", 0) + 1
         locked = sum(1 for r in runs if "database is locked" in ((r.state.message or "") if r.state else ""))
         log_locked = (tmp / "worker.log").read_text(errors="replace").count("database is locked")
-        print(f"  [{kind} {n}] runs ending on 'database is locked': {locked}; "
-              f"'database is locked' lines in the worker log: {log_locked}", file=sys.stderr)
+        print(
+            f"  [{kind} {n}] runs ending on 'database is locked': {locked}; "
+            f"'database is locked' lines in the worker log: {log_locked}",
+            file=sys.stderr,
+        )
         completed = states.get("Completed", 0)
         failed = sum(1 for r in runs if r.state and r.state.is_final() and not r.state.is_completed())
         final_at = max((r.end_time.timestamp() for r in runs if r.end_time), default=last)
         late_off = offpeak(deps, args.offpeak) if args.offpeak else []
-        return Result(worker=kind, n=n, limit=limit, seconds=final_at - slot_at.timestamp(), completed=completed,
-                      failed=failed, lateness=lateness, start_lateness=start_late, cpu_worker=w1 - w0,
-                      cpu_server=s1 - s0, offpeak=late_off, states=states)
+        return Result(
+            worker=kind,
+            n=n,
+            limit=limit,
+            seconds=final_at - slot_at.timestamp(),
+            completed=completed,
+            failed=failed,
+            lateness=lateness,
+            start_lateness=start_late,
+            cpu_worker=w1 - w0,
+            cpu_server=s1 - s0,
+            offpeak=late_off,
+            states=states,
+        )
     raise AssertionError("unreachable")
 
 
@@ -265,8 +307,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="worker --limit (default: as shipped)")
     parser.add_argument("--offpeak", type=int, default=10, help="single off-peak runs after the burst (0: none)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the burst")
-    parser.add_argument("--backend", choices=("postgres", "sqlite"), default="postgres",
-                        help="server + store databases: local PostgreSQL (default) or SQLite files (embedded setup)")
+    parser.add_argument(
+        "--backend",
+        choices=("postgres", "sqlite"),
+        default="postgres",
+        help="server + store databases: local PostgreSQL (default) or SQLite files (embedded setup)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directories (logs)")
     args = parser.parse_args()
     kinds = [k.strip() for k in args.workers.split(",") if k.strip()]

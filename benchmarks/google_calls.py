@@ -135,18 +135,36 @@ def main() -> None:
         f"window = {HISTORY.days} days history + {LOOKAHEAD.days} days ahead\n"
     )
     print_table(
-        ("digest fetch", "API calls:", "token calls:", "bytes received (decoded):", "bytes on the wire (gzip):",
-         "full / incremental syncs", "events in dump:", "state blob:", "time:"),
-        [(label, r.stats.api_calls, r.stats.token_calls, f"{r.stats.bytes_received:,}", f"{wire:,}",
-          f"{r.stats.full_syncs} / {r.stats.incremental_syncs}", f"{r.stats.events:,}", f"{blob:,}",
-          f"{elapsed * 1000:.0f} ms") for label, r, wire, elapsed, blob in rows],
+        (
+            "digest fetch",
+            "API calls:",
+            "token calls:",
+            "bytes received (decoded):",
+            "bytes on the wire (gzip):",
+            "full / incremental syncs",
+            "events in dump:",
+            "state blob:",
+            "time:",
+        ),
+        [
+            (
+                label,
+                r.stats.api_calls,
+                r.stats.token_calls,
+                f"{r.stats.bytes_received:,}",
+                f"{wire:,}",
+                f"{r.stats.full_syncs} / {r.stats.incremental_syncs}",
+                f"{r.stats.events:,}",
+                f"{blob:,}",
+                f"{elapsed * 1000:.0f} ms",
+            )
+            for label, r, wire, elapsed, blob in rows
+        ],
     )
 
 
 def change(account: Any) -> None:
-    account.add_event(
-        PRIMARY, timed_event("offsite", NOW + dt.timedelta(days=5), 480, summary="Offsite in Lisbon")
-    )
+    account.add_event(PRIMARY, timed_event("offsite", NOW + dt.timedelta(days=5), 480, summary="Offsite in Lisbon"))
     account.add_event(HOME, all_day_event("wedding", (NOW + dt.timedelta(days=9)).date(), summary="Wedding"))
 
     def moved(hour: int) -> dict[str, Any]:

@@ -57,8 +57,7 @@ def own_cpu_seconds(pid: int) -> float:
     return (int(rest[11]) + int(rest[12])) / TICK
 
 
-def wait_quiet(pgid: int, *, below: float = 0.15, window: float = 2.0, calm: int = 2,
-               timeout: float = 300.0) -> float:
+def wait_quiet(pgid: int, *, below: float = 0.15, window: float = 2.0, calm: int = 2, timeout: float = 300.0) -> float:
     """Wait until the group uses < ``below`` cores for ``calm`` windows in a row; returns seconds waited."""
     start = time.monotonic()
     quiet = 0

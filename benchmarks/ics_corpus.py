@@ -53,8 +53,12 @@ def ours(data: bytes) -> dict[str, Any]:
     try:
         result = read_calendar(data, start=start, end=end, user_tz=USER_TZ)
         items = result.dump.calendars[0].items
-        out.update(events=len(items), skipped=result.skipped, problems=[str(p) for p in result.problems],
-                   keys=sorted(_key(e) for e in items))
+        out.update(
+            events=len(items),
+            skipped=result.skipped,
+            problems=[str(p) for p in result.problems],
+            keys=sorted(_key(e) for e in items),
+        )
     except NovelEventsError as exc:
         out.update(error=f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # what the corpus is for: an exception that is not ours
@@ -167,16 +171,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _report(rows: list[tuple[Path, dict[str, Any], dict[str, Any] | None]], wall: float,
-            args: argparse.Namespace) -> None:
+def _report(
+    rows: list[tuple[Path, dict[str, Any], dict[str, Any] | None]], wall: float, args: argparse.Namespace
+) -> None:
     unexpected = [(p, m) for p, m, _ in rows if "unexpected" in m]
     refused = [(p, m) for p, m, _ in rows if "error" in m]
     slowest = max(rows, key=lambda r: r[1].get("seconds", 0.0))
     hungriest = max(rows, key=lambda r: r[1].get("peak_mb", 0.0))
     cpu_slowest = max(rows, key=lambda r: r[1].get("cpu", 0.0))
     print(f"machine: {describe()}")
-    print(f"corpus: {args.folder} ({len(rows)} files), per-file bound {args.timeout:g} s / {args.memory_mb} MB, "
-          f"wall {wall:.1f} s")
+    print(
+        f"corpus: {args.folder} ({len(rows)} files), per-file bound {args.timeout:g} s / {args.memory_mb} MB, "
+        f"wall {wall:.1f} s"
+    )
     table = [
         ("files", len(rows)),
         ("events read (instances)", sum(m.get("events", 0) for _, m, _ in rows)),
@@ -192,17 +199,23 @@ def _report(rows: list[tuple[Path, dict[str, Any], dict[str, Any] | None]], wall
     if args.check:
         checked = [(p, m, r) for p, m, r in rows if r is not None and "keys" in r and "keys" in m]
         same = [p for p, m, r in checked if _same(p, m, r)]
-        table += [("checked against recurring-ical-events", len(checked)), ("  identical instances", len(same)),
-                  ("  reference failed", sum(1 for _, _, r in rows if r is not None and "error" in r))]
+        table += [
+            ("checked against recurring-ical-events", len(checked)),
+            ("  identical instances", len(same)),
+            ("  reference failed", sum(1 for _, _, r in rows if r is not None and "error" in r)),
+        ]
     width = max(len(k) for k, _ in table)
     for k, v in table:
         print(f"  {k:<{width}}  {v}")
     if args.each:
         for p, m, _ in rows:
-            outcome = m.get("error") or m.get("unexpected") or \
-                f"{m.get('events', 0)} events, {m.get('skipped', 0)} skipped"
-            print(f"  {p.name:<40} cpu {m.get('cpu', 0):6.2f} s  wall {m.get('seconds', 0):6.2f} s  "
-                  f"rss +{m.get('peak_mb', 0):5.1f} MB  {outcome[:90]}")
+            outcome = (
+                m.get("error") or m.get("unexpected") or f"{m.get('events', 0)} events, {m.get('skipped', 0)} skipped"
+            )
+            print(
+                f"  {p.name:<40} cpu {m.get('cpu', 0):6.2f} s  wall {m.get('seconds', 0):6.2f} s  "
+                f"rss +{m.get('peak_mb', 0):5.1f} MB  {outcome[:90]}"
+            )
     if args.list:
         for p, m in unexpected:
             print(f"UNEXPECTED {p.name}: {m['unexpected']}")
@@ -215,8 +228,10 @@ def _report(rows: list[tuple[Path, dict[str, Any], dict[str, Any] | None]], wall
                 w0, w1 = window_of(p.read_bytes())
                 a, b = comparable(m["keys"], w0, w1), comparable(r["keys"], w0, w1)
                 if a != b:
-                    print(f"DIFF {p.name}: ours-only {sorted(a - b)[:3]} ({len(a - b)}) "
-                          f"theirs-only {sorted(b - a)[:3]} ({len(b - a)})")
+                    print(
+                        f"DIFF {p.name}: ours-only {sorted(a - b)[:3]} ({len(a - b)}) "
+                        f"theirs-only {sorted(b - a)[:3]} ({len(b - a)})"
+                    )
             elif r is not None and "error" in r:
                 print(f"REFERROR {p.name}: {r['error']}")
 

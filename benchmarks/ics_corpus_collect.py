@@ -51,8 +51,9 @@ def collect(out: Path, sources: list[str]) -> list[dict[str, object]]:
             digest = hashlib.sha1(data).hexdigest()[:10]
             name = f"{repo.replace('/', '+')}__{digest}__{Path(path).name}"
             (out / name).write_bytes(data)
-            manifest.append({"file": name, "repo": repo, "path": path, "commit": commit, "bytes": len(data),
-                             "licence": licence})
+            manifest.append(
+                {"file": name, "repo": repo, "path": path, "commit": commit, "bytes": len(data), "licence": licence}
+            )
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return manifest
 

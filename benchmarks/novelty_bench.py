@@ -136,9 +136,7 @@ def synthetic_dump(n_events: int, seed: int = 7) -> CalendarDump:
         w, v = rng.choice(WORDS) + str(i), rng.choice(WORDS)
         title = rng.choice(TEMPLATES).format(w=w, v=v)
         zone_name = rng.choice(ZONES) if rng.random() < 0.05 else TZ
-        items.append(
-            _event(f"oneoff{i:06d}", title, local(rng.randrange(days), rng.randrange(8, 21)), zone=zone_name)
-        )
+        items.append(_event(f"oneoff{i:06d}", title, local(rng.randrange(days), rng.randrange(8, 21)), zone=zone_name))
     i = 0
     while len(items) < n_events:
         day = rng.randrange(days)
@@ -237,11 +235,22 @@ def main() -> None:
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         r = measure(size, repeat=args.repeat, baseline_sample=args.baseline_sample)
-        rows.append((f"{r['events']:,.0f}", f"{r['upcoming']:,.0f}", f"{r['novel']:,.0f}", f"{r['seconds']:.3f}",
-                     f"{r['events_per_s']:,.0f}", f"{r['peak_mib']:.1f}", f"{r['naive_s']:.2f}",
-                     f"{r['naive_s'] / r['seconds']:.0f}x"))
-    print_table(("events:", "upcoming:", "novel:", "analyze s:", "events/s:", "peak MiB:", "naive all-pairs s:",
-                 "speed-up:"), rows)
+        rows.append(
+            (
+                f"{r['events']:,.0f}",
+                f"{r['upcoming']:,.0f}",
+                f"{r['novel']:,.0f}",
+                f"{r['seconds']:.3f}",
+                f"{r['events_per_s']:,.0f}",
+                f"{r['peak_mib']:.1f}",
+                f"{r['naive_s']:.2f}",
+                f"{r['naive_s'] / r['seconds']:.0f}x",
+            )
+        )
+    print_table(
+        ("events:", "upcoming:", "novel:", "analyze s:", "events/s:", "peak MiB:", "naive all-pairs s:", "speed-up:"),
+        rows,
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,21 @@ from novel_events import netguard
 from novel_events.sources.feeds import FeedPolicy, read_feed
 from tests.fakes.hostile_http import HostileHTTP
 
-HOSTILE = ["/ok", "/ok-gzip", "/huge", "/huge-declared", "/endless", "/gzip-bomb", "/trickle", "/stall",
-           "/chain/5", "/chain/6", "/loop", "/redirect?to=http://169.254.169.254/", "/status/500"]
+HOSTILE = [
+    "/ok",
+    "/ok-gzip",
+    "/huge",
+    "/huge-declared",
+    "/endless",
+    "/gzip-bomb",
+    "/trickle",
+    "/stall",
+    "/chain/5",
+    "/chain/6",
+    "/loop",
+    "/redirect?to=http://169.254.169.254/",
+    "/status/500",
+]
 
 
 def hostile_table() -> None:
@@ -59,8 +72,10 @@ def hostile_table() -> None:
             tracemalloc.stop()
             shown = path if "inside" not in path and len(path) < 45 else path.split("?")[0] + "?to=<other local port>"
             print(f"| `{shown}` | {outcome} | {peak / 2**20:.1f} MiB | {wall:.2f} s |")
-        print(f"\n(deadline 5 s for this table; the product uses 30 s. Requests seen by the inside server: "
-              f"{len(inside.requests)})")
+        print(
+            f"\n(deadline 5 s for this table; the product uses 30 s. Requests seen by the inside server: "
+            f"{len(inside.requests)})"
+        )
 
 
 def overhead_table(repeat: int) -> None:
@@ -118,8 +133,9 @@ def server_table(repeat: int) -> None:
 
         def decrypts(key: str) -> bool:
             try:
-                Fernet(key.encode()).decrypt(json.loads(blobs[0]).encode() if blobs[0].startswith('"') else
-                                             blobs[0].encode())
+                Fernet(key.encode()).decrypt(
+                    json.loads(blobs[0]).encode() if blobs[0].startswith('"') else blobs[0].encode()
+                )
                 return True
             except (InvalidToken, ValueError):
                 return False

@@ -97,8 +97,13 @@ def bench_size(backend: str, n: int, args: argparse.Namespace, warn: WarningCoun
         try:
             settings = Settings(home=tmp / "home")
             os.environ["NOVEL_EVENTS_HOME"] = str(settings.home)  # for anything that calls load_settings()
-            with temporary_settings(updates={PREFECT_API_URL: api, PREFECT_HOME: tmp / "client-prefect",
-                                             PREFECT_API_AUTH_STRING: server.client_env["PREFECT_API_AUTH_STRING"]}):
+            with temporary_settings(
+                updates={
+                    PREFECT_API_URL: api,
+                    PREFECT_HOME: tmp / "client-prefect",
+                    PREFECT_API_AUTH_STRING: server.client_env["PREFECT_API_AUTH_STRING"],
+                }
+            ):
                 t = time.perf_counter()
                 asyncio.run(init(settings))
                 setup["init s"] = time.perf_counter() - t
@@ -114,8 +119,11 @@ def bench_size(backend: str, n: int, args: argparse.Namespace, warn: WarningCoun
                         cases.append(case)
                         findings += check(case)
                         retries = f", {len(case.retries)} client retries" if case.retries else ""
-                        print(f"  [{backend} N={n}] {case.label}: {case.seconds:.2f}s, {outcome(case)}{retries}"
-                              f" (server busy {case.busy_after:.0f}s after)", flush=True)
+                        print(
+                            f"  [{backend} N={n}] {case.label}: {case.seconds:.2f}s, {outcome(case)}{retries}"
+                            f" (server busy {case.busy_after:.0f}s after)",
+                            flush=True,
+                        )
                         if case.report is not None:
                             break
         finally:
@@ -135,13 +143,17 @@ def bench_size(backend: str, n: int, args: argparse.Namespace, warn: WarningCoun
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--sizes", default="100,1000", help="comma-separated user counts")
-    ap.add_argument("--backends", help="sqlite and/or postgres, the Prefect server's database "
-                    "(default: sqlite, plus postgres when the local PostgreSQL answers)")
+    ap.add_argument(
+        "--backends",
+        help="sqlite and/or postgres, the Prefect server's database "
+        "(default: sqlite, plus postgres when the local PostgreSQL answers)",
+    )
     ap.add_argument("--repeat", type=int, default=1, help="runs of the no-op and one-change cases (median shown)")
     ap.add_argument("--attempts", type=int, default=3, help="attempts per case when a sync raises")
     ap.add_argument("--no-scheduler", action="store_true", help="turn the server's scheduler service off")
-    ap.add_argument("--parallel-writes", type=int,
-                    help="override tasks.reconcile.PARALLEL_WRITES in this process (diagnostic)")
+    ap.add_argument(
+        "--parallel-writes", type=int, help="override tasks.reconcile.PARALLEL_WRITES in this process (diagnostic)"
+    )
     ap.add_argument("--logs", help="copy each server's log into this directory")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directories (server logs, store)")
     args = ap.parse_args()
@@ -175,8 +187,10 @@ def main() -> None:
     schemas_s = time.perf_counter() - t
 
     print(f"machine: {describe(f'Prefect {prefect.__version__}', f'SQLAlchemy {sa.__version__}')}")
-    print(f"started {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; cold import of the sync path "
-          f"{import_s:.1f}s + flow schemas {schemas_s:.1f}s (paid by each CLI invocation, not in the tables)")
+    print(
+        f"started {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; cold import of the sync path "
+        f"{import_s:.1f}s + flow schemas {schemas_s:.1f}s (paid by each CLI invocation, not in the tables)"
+    )
     variants = [f"PARALLEL_WRITES={tasks.reconcile.PARALLEL_WRITES}"]
     if args.no_scheduler:
         variants.append("scheduler service off")

@@ -45,8 +45,7 @@ PG_SERVER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/{db}"
 CHANGED_USER = "bench-0001"
 
 READS = ("read_flows", "read_flow", "read_deployments")
-WRITES = ("create_flow_from_name", "create_deployment", "pause_deployment", "resume_deployment",
-          "delete_deployment")
+WRITES = ("create_flow_from_name", "create_deployment", "pause_deployment", "resume_deployment", "delete_deployment")
 LOG = CallLog()  # the Prefect client calls reconcile makes and the store read
 RETRIES: list[str] = []  # one entry per retryable response the client backed off from: its status
 
@@ -177,10 +176,18 @@ def run_case(n: int, name: str, attempt: int, settings: Settings, server: Child,
         error = describe_error(exc)
     seconds = time.perf_counter() - t
     case = Case(
-        n=n, case=name, attempt=attempt, seconds=seconds, report=report,
-        calls={k: list(v) for k, v in LOG.calls.items()}, failed_calls=dict(LOG.failed), retries=list(RETRIES),
-        client_cpu=time.process_time() - cpu0, server_cpu=group_cpu_seconds(server.proc.pid) - scpu0,
-        error=error, warnings=list(warn.records),
+        n=n,
+        case=name,
+        attempt=attempt,
+        seconds=seconds,
+        report=report,
+        calls={k: list(v) for k, v in LOG.calls.items()},
+        failed_calls=dict(LOG.failed),
+        retries=list(RETRIES),
+        client_cpu=time.process_time() - cpu0,
+        server_cpu=group_cpu_seconds(server.proc.pid) - scpu0,
+        error=error,
+        warnings=list(warn.records),
     )
     if error is not None:
         try:
@@ -199,8 +206,10 @@ def check(c: Case) -> list[str]:
     if c.case == "first" and c.attempt == 1 and c.report.count("created") != c.n + 1:
         return [f"N={c.n} first sync: expected {c.n + 1} created, got {c.report.summary()}"]
     if c.case == "no-op" and actions:
-        return [f"N={c.n} no-op sync wrote {len(actions)}: {c.report.summary()}; e.g. "
-                + "; ".join(f"{ch.action} {ch.name} ({ch.detail})" for ch in c.report.changes[:3])]
+        return [
+            f"N={c.n} no-op sync wrote {len(actions)}: {c.report.summary()}; e.g. "
+            + "; ".join(f"{ch.action} {ch.name} ({ch.detail})" for ch in c.report.changes[:3])
+        ]
     if c.case == "one change" and actions != [("updated", user_deployment_full_name(CHANGED_USER))]:
         return [f"N={c.n} one-change sync: expected one update, got {c.report.summary()}"]
     return []

@@ -46,9 +46,22 @@ def server_problems(log: Path) -> list[str]:
     return [f"{count}x {line}" for line, count in sorted(seen.items(), key=lambda kv: -kv[1])[:10]]
 
 
-COLUMNS = ("users:", "case", "total s:", "ms/user:", "written:", "result", "store read s:", "API reads n / s:",
-           "upserts n:", "upsert ms median / max:", "client retries:", "client CPU s:", "server CPU s:",
-           "server busy after s:")
+COLUMNS = (
+    "users:",
+    "case",
+    "total s:",
+    "ms/user:",
+    "written:",
+    "result",
+    "store read s:",
+    "API reads n / s:",
+    "upserts n:",
+    "upsert ms median / max:",
+    "client retries:",
+    "client CPU s:",
+    "server CPU s:",
+    "server busy after s:",
+)
 
 
 def table(backend: str, results: list[SizeResult], variant: str) -> None:
@@ -67,9 +80,24 @@ def table(backend: str, results: list[SizeResult], variant: str) -> None:
             _, store_s = c.total(("store.list",))
             ups = c.calls.get("create_deployment", [])
             wstat = f"{1000 * statistics.median(ups):.0f} / {1000 * max(ups):.0f}" if ups else "–"
-            rows.append((f"{r.n:,}", shown, f"{c.seconds:.2f}", f"{1000 * c.seconds / r.n:.1f}", c.written,
-                         outcome(c), f"{store_s:.2f}", f"{reads_n} / {reads_s:.2f}", len(ups), wstat,
-                         len(c.retries), f"{c.client_cpu:.1f}", f"{c.server_cpu:.1f}", f"{c.busy_after or 0:.0f}"))
+            rows.append(
+                (
+                    f"{r.n:,}",
+                    shown,
+                    f"{c.seconds:.2f}",
+                    f"{1000 * c.seconds / r.n:.1f}",
+                    c.written,
+                    outcome(c),
+                    f"{store_s:.2f}",
+                    f"{reads_n} / {reads_s:.2f}",
+                    len(ups),
+                    wstat,
+                    len(c.retries),
+                    f"{c.client_cpu:.1f}",
+                    f"{c.server_cpu:.1f}",
+                    f"{c.busy_after or 0:.0f}",
+                )
+            )
     print_table(COLUMNS, rows)
     print()
     for r in results:

@@ -29,8 +29,9 @@ def _port_free(port: int) -> bool:
 
 
 @contextmanager
-def _stack(settings: Settings, *, port: int, worker_limit: int, poll: float,
-           worker_type: str = "novel-events") -> Iterator[str]:
+def _stack(
+    settings: Settings, *, port: int, worker_limit: int, poll: float, worker_type: str = "novel-events"
+) -> Iterator[str]:
     """Server + worker for the duration of the block; yields the API URL."""
     from cli.processes import free_port, start_server, start_worker
 
@@ -43,17 +44,26 @@ def _stack(settings: Settings, *, port: int, worker_limit: int, poll: float,
     try:
         from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
-        stack.enter_context(temporary_settings(updates={
-            PREFECT_API_URL: api, PREFECT_API_AUTH_STRING: server.client_env["PREFECT_API_AUTH_STRING"]}))
+        stack.enter_context(
+            temporary_settings(
+                updates={PREFECT_API_URL: api, PREFECT_API_AUTH_STRING: server.client_env["PREFECT_API_AUTH_STRING"]}
+            )
+        )
         _bootstrap(settings, worker_type)
         # local iCal sources: the operator's ICS_ROOT, else the demo's own samples folder
         ics_root = settings.ics_root or settings.home / "samples"
-        worker = start_worker(api, settings.work_pool, settings.home / "worker.log", limit=worker_limit,
-                              poll_seconds=poll, env={"NOVEL_EVENTS_HOME": str(settings.home),
-                                                      "NOVEL_EVENTS_ICS_ROOT": str(ics_root), **server.client_env},
-                              kind=worker_type)
-        typer.echo(f"{worker_type} worker started (pool {settings.work_pool!r}, limit {worker_limit}); "
-                   f"log: {worker.log}")
+        worker = start_worker(
+            api,
+            settings.work_pool,
+            settings.home / "worker.log",
+            limit=worker_limit,
+            poll_seconds=poll,
+            env={"NOVEL_EVENTS_HOME": str(settings.home), "NOVEL_EVENTS_ICS_ROOT": str(ics_root), **server.client_env},
+            kind=worker_type,
+        )
+        typer.echo(
+            f"{worker_type} worker started (pool {settings.work_pool!r}, limit {worker_limit}); log: {worker.log}"
+        )
         yield api
     finally:
         stack.close()
@@ -89,8 +99,13 @@ def _add_samples(settings: Settings) -> list[str]:
     for p in PEOPLE:
         path = folder / f"{p.user_id}.ics"
         path.write_bytes(build_ics(p, dt.date.today()))
-        user = User(id=p.user_id, email=p.email, schedule=Schedule.parse(p.schedule, p.at, p.timezone, p.day),
-                    source=f"ics:{path}", send_when_empty=True)
+        user = User(
+            id=p.user_id,
+            email=p.email,
+            schedule=Schedule.parse(p.schedule, p.at, p.timezone, p.day),
+            source=f"ics:{path}",
+            send_when_empty=True,
+        )
         try:
             store.add(user)
         except InvalidInput:
@@ -126,8 +141,9 @@ def _wait_logs(run_ids: list, timeout: float = 60.0) -> int:
         deadline = time.monotonic() + timeout
         async with get_client() as client:
             while True:
-                logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=run_ids)),
-                                              limit=200)
+                logs = await client.read_logs(
+                    log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=run_ids)), limit=200
+                )
                 done = {log.flow_run_id for log in logs if "Finished in state" in log.message}
                 if len(done) >= len(run_ids) or time.monotonic() > deadline:
                     return len(done)
@@ -139,8 +155,10 @@ def _wait_logs(run_ids: list, timeout: float = 60.0) -> int:
 def demo(
     port: int = typer.Option(4200, "--port", help="Prefect server port (another free one if taken)"),
     keep: bool | None = typer.Option(
-        None, "--keep/--no-keep",
-        help="keep the server, UI and worker up afterwards until Ctrl-C (default: when run from a terminal)"),
+        None,
+        "--keep/--no-keep",
+        help="keep the server, UI and worker up afterwards until Ctrl-C (default: when run from a terminal)",
+    ),
     timeout: float = typer.Option(300, "--timeout", help="seconds to wait for the digests"),
 ) -> None:
     """End to end on embedded defaults: server, pool, 3 sample users, worker, one digest each; then the UI
@@ -158,8 +176,15 @@ def demo(
     with _stack(settings, port=port, worker_limit=4, poll=2.0) as api:
         runs = []
         for uid in ids:
-            fr = cast(FlowRun, run_deployment(name=user_deployment_full_name(uid),
-                                              parameters={"user_id": uid, "manual": True}, timeout=0, tags=["demo"]))
+            fr = cast(
+                FlowRun,
+                run_deployment(
+                    name=user_deployment_full_name(uid),
+                    parameters={"user_id": uid, "manual": True},
+                    timeout=0,
+                    tags=["demo"],
+                ),
+            )
             runs.append(fr.id)
             typer.echo(f"  triggered {fr.name} for {uid}")
         typer.echo("waiting for the worker to run the digests …")
@@ -171,20 +196,25 @@ def demo(
             typer.echo(f"  {uid:<6} {r.state_name}: {r.state.message if r.state else ''}")
         complete = _wait_logs(runs)
         if complete < len(runs):
-            typer.echo(f"  (logs of {len(runs) - complete} run(s) still on their way; "
-                       f"see {settings.home / 'worker.log'})")
+            typer.echo(
+                f"  (logs of {len(runs) - complete} run(s) still on their way; see {settings.home / 'worker.log'})"
+            )
         outbox = settings.outbox
         typer.echo(f"\nemails in {outbox}:")
         for f in sorted(outbox.glob("*.eml")):
             typer.echo(f"  {f}")
         ui = api.removesuffix("/api")
-        typer.echo(f"\nPrefect UI: {ui}   (runs: {ui}/runs, each with its logs and a summary under Artifacts; "
-                   f"it asks for the auth string in {settings.home / 'secrets' / 'prefect-api-auth'})")
+        typer.echo(
+            f"\nPrefect UI: {ui}   (runs: {ui}/runs, each with its logs and a summary under Artifacts; "
+            f"it asks for the auth string in {settings.home / 'secrets' / 'prefect-api-auth'})"
+        )
         if keep if keep is not None else sys.stdin.isatty():
             _serve_forever()
         else:
-            typer.echo(f"to look again: NOVEL_EVENTS_HOME={settings.home} novel-events up   (or `make up`): "
-                       "the same server state, with these runs, logs and artifacts")
+            typer.echo(
+                f"to look again: NOVEL_EVENTS_HOME={settings.home} novel-events up   (or `make up`): "
+                "the same server state, with these runs, logs and artifacts"
+            )
         if not ok:
             raise typer.Exit(1)
 
@@ -202,8 +232,9 @@ def up(
     port: int = typer.Option(4200, "--port"),
     worker_limit: int = typer.Option(4, "--worker-limit", help="concurrent runs (keep ≤4 on SQLite)"),
     web_port: int = typer.Option(8080, "--web-port", help="port of the web app (sign-up, settings, /api/v1)"),
-    worker_type: str = typer.Option("novel-events", "--worker-type",
-                                    help="novel-events (warm forked runs) | process (Prefect's stock worker)"),
+    worker_type: str = typer.Option(
+        "novel-events", "--worker-type", help="novel-events (warm forked runs) | process (Prefect's stock worker)"
+    ),
 ) -> None:
     """Run server + worker (scheduler included) + web app for real use until Ctrl-C."""
     import os
@@ -222,8 +253,10 @@ def up(
         try:
             typer.echo(f"Prefect UI: {api.removesuffix('/api')}   API: {api}")
             typer.echo(f"web app: {settings.public_url}   (API docs: {settings.public_url}/docs); log: {web.log}")
-            typer.echo(f"in another shell: export PREFECT_API_URL={api} NOVEL_EVENTS_HOME={settings.home} "
-                       f"PREFECT_API_AUTH_STRING=$(cat {settings.home / 'secrets' / AUTH_FILE})")
+            typer.echo(
+                f"in another shell: export PREFECT_API_URL={api} NOVEL_EVENTS_HOME={settings.home} "
+                f"PREFECT_API_AUTH_STRING=$(cat {settings.home / 'secrets' / AUTH_FILE})"
+            )
             _serve_forever()
         finally:
             web.stop()

@@ -106,8 +106,9 @@ def instant(value: str, tz_name: str, field: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(field, f"{value!r} is not ISO 8601; use e.g. 2026-12-01 or 2026-12-01T08:00:00+01:00") \
-            from None
+        raise InvalidInput(
+            field, f"{value!r} is not ISO 8601; use e.g. 2026-12-01 or 2026-12-01T08:00:00+01:00"
+        ) from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone(tz_name))
 
 

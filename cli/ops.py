@@ -31,8 +31,11 @@ WORKER_KINDS = ("novel-events", "process")
 
 def init(
     pool_limit: int | None = typer.Option(None, "--pool-limit", help="work pool concurrency limit"),
-    pool_type: str = typer.Option("novel-events", "--pool-type",
-                                  help="novel-events (warm forked runs, default) | process (Prefect's stock worker)"),
+    pool_type: str = typer.Option(
+        "novel-events",
+        "--pool-type",
+        help="novel-events (warm forked runs, default) | process (Prefect's stock worker)",
+    ),
 ) -> None:
     """Create/upgrade the store, save the store block, create the work pool. Safe to repeat."""
     if pool_type not in WORKER_KINDS:
@@ -49,9 +52,11 @@ def connect(
     user_id: str = typer.Argument(..., metavar="ID"),
     client_secrets: Path | None = typer.Option(None, "--client-secrets", help="OAuth client JSON (installed app)"),
     refresh_token_file: Path | None = typer.Option(
-        None, "--refresh-token-file", help="a refresh token, or an authorized-user JSON, to import"),
+        None, "--refresh-token-file", help="a refresh token, or an authorized-user JSON, to import"
+    ),
     service_account_file: Path | None = typer.Option(
-        None, "--service-account-file", help="Workspace service-account key (domain-wide delegation)"),
+        None, "--service-account-file", help="Workspace service-account key (domain-wide delegation)"
+    ),
     subject: str | None = typer.Option(None, "--subject", help="user to impersonate (default: the user's email)"),
     no_browser: bool = typer.Option(False, "--no-browser", help="print the consent URL instead of opening it"),
 ) -> None:
@@ -65,8 +70,9 @@ def connect(
     if service_account_file is not None:
         from novel_events.sources.google_connect import grant_from_service_account_file
 
-        grant = grant_from_service_account_file(service_account_file, subject=subject or user.email,
-                                                token_uri=settings.google_token_uri)
+        grant = grant_from_service_account_file(
+            service_account_file, subject=subject or user.email, token_uri=settings.google_token_uri
+        )
     elif client_secrets is not None:
         from novel_events.sources.google_connect import connect_with_client_secrets
 
@@ -77,8 +83,11 @@ def connect(
         assert refresh_token_file is not None
         secret = settings.google_client_secret.get_secret_value() if settings.google_client_secret else None
         grant = grant_from_refresh_token_file(
-            refresh_token_file, client_id=settings.google_client_id, client_secret=secret,
-            token_uri=settings.google_token_uri)
+            refresh_token_file,
+            client_id=settings.google_client_id,
+            client_secret=secret,
+            token_uri=settings.google_token_uri,
+        )
     from tasks.credentials import connect_grant
 
     block = connect_grant(user.id, grant, settings)
@@ -123,9 +132,15 @@ def run(
 
     user = _user(user_id)
     name = user_deployment_full_name(user.id)
-    fr = cast(FlowRun, run_deployment(
-        name=name, parameters={"user_id": user.id, "manual": True, "dry_run": dry_run},
-        timeout=timeout if wait else 0, tags=["manual"]))
+    fr = cast(
+        FlowRun,
+        run_deployment(
+            name=name,
+            parameters={"user_id": user.id, "manual": True, "dry_run": dry_run},
+            timeout=timeout if wait else 0,
+            tags=["manual"],
+        ),
+    )
     typer.echo(f"flow run {fr.name} ({fr.id}) for {name}")
     if wait:
         state = fr.state
@@ -172,9 +187,12 @@ def analyze(
     except ValueError:
         raise InvalidInput("--now", f"{now!r} is not an ISO 8601 instant like 2025-06-18T06:00:00+02:00") from None
     prefs = NoveltyPrefs(
-        lookahead_days=check_lookahead(lookahead_days), sensitivity=sensitivity,
-        include_calendars=tuple(include_calendar or ()), exclude_calendars=tuple(exclude_calendar or ()),
-        include_all_day=all_day, include_declined=declined,
+        lookahead_days=check_lookahead(lookahead_days),
+        sensitivity=sensitivity,
+        include_calendars=tuple(include_calendar or ()),
+        exclude_calendars=tuple(exclude_calendar or ()),
+        include_all_day=all_day,
+        include_declined=declined,
     )
     novel = run_analysis(CalendarDump.load(dump), now=at, prefs=prefs)
     if as_json:
@@ -213,5 +231,7 @@ def status(
     for r in rows:
         lag = f"{r['startLagSeconds']:.0f}s" if r["startLagSeconds"] is not None else "-"
         dur = f"{r['durationSeconds']:.1f}s" if r["durationSeconds"] is not None else "-"
-        typer.echo(f"{r['user'] or '?':<14} {(r['scheduled'] or '')[:16]:<17} {lag:>9} {r['state']:<10} {dur:>8}  "
-                   f"{r['outcome'] or ''}")
+        typer.echo(
+            f"{r['user'] or '?':<14} {(r['scheduled'] or '')[:16]:<17} {lag:>9} {r['state']:<10} {dur:>8}  "
+            f"{r['outcome'] or ''}"
+        )

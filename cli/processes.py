@@ -69,14 +69,21 @@ class Child:
 def _spawn(name: str, args: list[str], env: dict[str, str], log: Path) -> Child:
     log.parent.mkdir(parents=True, exist_ok=True)
     out = open(log, "ab")  # noqa: SIM115 - owned by the child for its lifetime
-    proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        args, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+    )
     out.close()
     return Child(name, proc, log)
 
 
-def server_env(prefect_home: Path, *, ui: bool, scheduler_loop: float | None = None,
-               database_url: str | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def server_env(
+    prefect_home: Path,
+    *,
+    ui: bool,
+    scheduler_loop: float | None = None,
+    database_url: str | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     env = {
         "PREFECT_HOME": str(prefect_home),
         "PREFECT_UI_ENABLED": "true" if ui else "false",
@@ -98,10 +105,17 @@ def server_env(prefect_home: Path, *, ui: bool, scheduler_loop: float | None = N
     return env
 
 
-def start_server(prefect_home: Path, *, port: int | None = None, ui: bool = False,
-                 scheduler_loop: float | None = None, database_url: str | None = None,
-                 extra_env: Mapping[str, str] | None = None, timeout: float = 300.0,
-                 secrets_dir: Path | None = None) -> tuple[Child, str]:
+def start_server(
+    prefect_home: Path,
+    *,
+    port: int | None = None,
+    ui: bool = False,
+    scheduler_loop: float | None = None,
+    database_url: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    timeout: float = 300.0,
+    secrets_dir: Path | None = None,
+) -> tuple[Child, str]:
     """Start ``prefect server start`` and wait until its API answers; returns (child, api_url).
 
     The API requires an auth string and block data is encrypted with a key of ours (both kept in
@@ -113,11 +127,20 @@ def start_server(prefect_home: Path, *, port: int | None = None, ui: bool = Fals
     port = port or free_port()
     secrets_dir = secrets_dir or prefect_home.with_name(f"{prefect_home.name}-secrets")
     secret_env = server_secret_env(secrets_dir, None if database_url else prefect_home)
-    env = base_env({**server_env(prefect_home, ui=ui, scheduler_loop=scheduler_loop, database_url=database_url,
-                                 extra=extra_env), **secret_env})
-    child = _spawn("prefect-server", [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                                      "--port", str(port)],
-                   env, prefect_home / "server.log")
+    env = base_env(
+        {
+            **server_env(
+                prefect_home, ui=ui, scheduler_loop=scheduler_loop, database_url=database_url, extra=extra_env
+            ),
+            **secret_env,
+        }
+    )
+    child = _spawn(
+        "prefect-server",
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env,
+        prefect_home / "server.log",
+    )
     child.client_env = client_env(secrets_dir)
     api = f"http://127.0.0.1:{port}/api"
     deadline = time.monotonic() + timeout
@@ -137,33 +160,55 @@ def start_server(prefect_home: Path, *, port: int | None = None, ui: bool = Fals
 WORKER_KINDS = ("novel-events", "process")
 
 
-def start_worker(api_url: str, pool: str, log: Path, *, limit: int = 4, poll_seconds: float = 5.0,
-                 env: Mapping[str, str] | None = None, name: str | None = None, kind: str = "novel-events") -> Child:
+def start_worker(
+    api_url: str,
+    pool: str,
+    log: Path,
+    *,
+    limit: int = 4,
+    poll_seconds: float = 5.0,
+    env: Mapping[str, str] | None = None,
+    name: str | None = None,
+    kind: str = "novel-events",
+) -> Child:
     """A worker on ``pool``: ``kind`` ``novel-events`` (warm forked runs, the default) or ``process``
     (Prefect's stock process worker). ``limit`` defaults to 4: on SQLite more parallel runs crash on locks."""
     if kind not in WORKER_KINDS:
         raise ValueError(f"kind: {kind!r} is not one of {', '.join(WORKER_KINDS)}")
-    worker_env = base_env({
-        "PREFECT_API_URL": api_url,
-        "PREFECT_WORKER_QUERY_SECONDS": str(poll_seconds),
-        "PREFECT_WORKER_PREFETCH_SECONDS": "5",
-        # Heartbeats let the zombie automation (`novel-events init`) mark runs of a dead worker Crashed.
-        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "30"),
-        # Runs ride out a Prefect server restart: 7 retries back off 2, 4, ... 128 s (about 4 minutes).
-        "PREFECT_CLIENT_MAX_RETRIES": os.environ.get("PREFECT_CLIENT_MAX_RETRIES", "7"),
-        **(env or {}),
-    })
+    worker_env = base_env(
+        {
+            "PREFECT_API_URL": api_url,
+            "PREFECT_WORKER_QUERY_SECONDS": str(poll_seconds),
+            "PREFECT_WORKER_PREFETCH_SECONDS": "5",
+            # Heartbeats let the zombie automation (`novel-events init`) mark runs of a dead worker Crashed.
+            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": os.environ.get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "30"),
+            # Runs ride out a Prefect server restart: 7 retries back off 2, 4, ... 128 s (about 4 minutes).
+            "PREFECT_CLIENT_MAX_RETRIES": os.environ.get("PREFECT_CLIENT_MAX_RETRIES", "7"),
+            **(env or {}),
+        }
+    )
     args = [str(BIN / "prefect"), "worker", "start", "--pool", pool, "--type", kind, "--limit", str(limit)]
     if name:
         args += ["--name", name]
     return _spawn(name or "worker", args, worker_env, log)
 
 
-def start_web(api_url: str, log: Path, *, host: str = "127.0.0.1", port: int = 8080,
-              env: Mapping[str, str] | None = None, timeout: float = 60.0) -> Child:
+def start_web(
+    api_url: str,
+    log: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+) -> Child:
     """``novel-events web``; waits until /healthz answers."""
-    child = _spawn("web", [str(BIN / "novel-events"), "web", "--host", host, "--port", str(port)],
-                   base_env({"PREFECT_API_URL": api_url, **(env or {})}), log)
+    child = _spawn(
+        "web",
+        [str(BIN / "novel-events"), "web", "--host", host, "--port", str(port)],
+        base_env({"PREFECT_API_URL": api_url, **(env or {})}),
+        log,
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not child.alive():

@@ -64,17 +64,24 @@ def add(
     all_day: bool = typer.Option(True, "--all-day/--no-all-day", help="consider all-day events"),
     declined: bool = typer.Option(False, "--declined/--no-declined", help="consider events you declined"),
     send_when_empty: bool = typer.Option(
-        False, "--send-when-empty/--skip-when-empty", help="email a short note when nothing is novel"),
+        False, "--send-when-empty/--skip-when-empty", help="email a short note when nothing is novel"
+    ),
     disable: bool = typer.Option(False, "--disable", help="add paused"),
 ) -> None:
     """Add a user (then `novel-events sync`, or wait for the maintenance job)."""
     user = User(
-        id=check_user_id(user_id), email=check_email(email),
-        schedule=Schedule.parse(schedule, at, timezone, day), source=_source(source),
+        id=check_user_id(user_id),
+        email=check_email(email),
+        schedule=Schedule.parse(schedule, at, timezone, day),
+        source=_source(source),
         lookahead_days=check_lookahead(lookahead_days),
-        include_calendars=tuple(include_calendar or ()), exclude_calendars=tuple(exclude_calendar or ()),
-        sensitivity=check_sensitivity(sensitivity), enabled=not disable, include_all_day=all_day,
-        include_declined=declined, send_when_empty=send_when_empty,
+        include_calendars=tuple(include_calendar or ()),
+        exclude_calendars=tuple(exclude_calendar or ()),
+        sensitivity=check_sensitivity(sensitivity),
+        enabled=not disable,
+        include_all_day=all_day,
+        include_declined=declined,
+        send_when_empty=send_when_empty,
     )
     _users().add(user)
     nxt = user.schedule.next_times(dt.datetime.now(dt.UTC))[0]
@@ -97,7 +104,8 @@ def set_(
     sensitivity: str | None = SensOpt,
     enable: bool | None = typer.Option(None, "--enable/--disable", help="resume or pause digests"),
     send_when_empty: bool | None = typer.Option(
-        None, "--send-when-empty/--skip-when-empty", help="email a short note when nothing is novel"),
+        None, "--send-when-empty/--skip-when-empty", help="email a short note when nothing is novel"
+    ),
     all_day: bool | None = typer.Option(None, "--all-day/--no-all-day", help="consider all-day events"),
     declined: bool | None = typer.Option(None, "--declined/--no-declined", help="consider events you declined"),
 ) -> None:
@@ -166,14 +174,21 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
     rows = []
     for u in _users().list():
         nxt = u.schedule.next_times(now)[0] if u.enabled else None
-        rows.append({
-            "id": u.id, "email": u.email, "schedule": u.schedule.describe(), "cron": u.schedule.cron,
-            "timezone": u.timezone, "source": mask_source(u.source),
-            "enabled": u.enabled, "lookaheadDays": u.lookahead_days,
-            "nextLocal": nxt.isoformat() if nxt else None,
-            "nextUtc": nxt.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if nxt else None,
-            "needsReconnect": u.needs_reconnect,
-        })
+        rows.append(
+            {
+                "id": u.id,
+                "email": u.email,
+                "schedule": u.schedule.describe(),
+                "cron": u.schedule.cron,
+                "timezone": u.timezone,
+                "source": mask_source(u.source),
+                "enabled": u.enabled,
+                "lookaheadDays": u.lookahead_days,
+                "nextLocal": nxt.isoformat() if nxt else None,
+                "nextUtc": nxt.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if nxt else None,
+                "needsReconnect": u.needs_reconnect,
+            }
+        )
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return

@@ -31,8 +31,9 @@ def _address(settings: Settings) -> str | None:
     try:
         return check_email(settings.alert_email)
     except InvalidInput:
-        raise InvalidInput("NOVEL_EVENTS_ALERT_EMAIL",
-                           f"{settings.alert_email!r} is not an email address like oncall@example.com") from None
+        raise InvalidInput(
+            "NOVEL_EVENTS_ALERT_EMAIL", f"{settings.alert_email!r} is not an email address like oncall@example.com"
+        ) from None
 
 
 async def ensure_alert_deployment(client: PrefectClient, settings: Settings) -> tuple[UUID | None, str]:
@@ -47,14 +48,26 @@ async def ensure_alert_deployment(client: PrefectClient, settings: Settings) -> 
             await client.delete_deployment(existing.id)
             return None, f"deployment: {FULL_NAME} removed (NOVEL_EVENTS_ALERT_EMAIL not set)"
         return None, "alert email: off (NOVEL_EVENTS_ALERT_EMAIL not set)"
-    want = {"entrypoint": ENTRYPOINT, "work_pool_name": settings.work_pool, "parameters": {"to": to},
-            "description": DESCRIPTION}
+    want = {
+        "entrypoint": ENTRYPOINT,
+        "work_pool_name": settings.work_pool,
+        "parameters": {"to": to},
+        "description": DESCRIPTION,
+    }
     if existing is not None and all(getattr(existing, k) == v for k, v in want.items()):
         return existing.id, f"deployment: {FULL_NAME} unchanged (alerts emailed to {to})"
     flow_id = await client.create_flow_from_name(ALERT_FLOW)
     dep_id = await client.create_deployment(
-        flow_id=flow_id, name=ALERT_DEPLOYMENT, entrypoint=ENTRYPOINT, work_pool_name=settings.work_pool,
-        parameters={"to": to}, tags=["novel-events-alerts"], description=DESCRIPTION,
-        enforce_parameter_schema=False, job_variables={}, pull_steps=[], schedules=[],
+        flow_id=flow_id,
+        name=ALERT_DEPLOYMENT,
+        entrypoint=ENTRYPOINT,
+        work_pool_name=settings.work_pool,
+        parameters={"to": to},
+        tags=["novel-events-alerts"],
+        description=DESCRIPTION,
+        enforce_parameter_schema=False,
+        job_variables={},
+        pull_steps=[],
+        schedules=[],
     )
     return dep_id, f"deployment: {FULL_NAME} {'updated' if existing else 'created'} (alerts emailed to {to})"

@@ -37,10 +37,18 @@ USER_RESOURCE = USER_RESOURCE_PREFIX + "*"
 
 # TimedOut is a FAILED-type state with its own name, hence its own event.
 FAILURE_EVENTS = ("prefect.flow-run.Crashed", "prefect.flow-run.Failed", "prefect.flow-run.TimedOut")
-STARTED_OR_DONE = ("prefect.flow-run.Pending", "prefect.flow-run.Running", "prefect.flow-run.Completed",
-                   "prefect.flow-run.Failed", "prefect.flow-run.Crashed", "prefect.flow-run.Cancelled",
-                   "prefect.flow-run.Cancelling", "prefect.flow-run.TimedOut", "prefect.flow-run.Scheduled",
-                   "prefect.flow-run.Paused")
+STARTED_OR_DONE = (
+    "prefect.flow-run.Pending",
+    "prefect.flow-run.Running",
+    "prefect.flow-run.Completed",
+    "prefect.flow-run.Failed",
+    "prefect.flow-run.Crashed",
+    "prefect.flow-run.Cancelled",
+    "prefect.flow-run.Cancelling",
+    "prefect.flow-run.TimedOut",
+    "prefect.flow-run.Scheduled",
+    "prefect.flow-run.Paused",
+)
 
 _DEP = "{{ deployment.name if deployment else 'digest' }}"
 _USER_FROM_EVENT = "{{ event.resource.id | replace('novel-events.user.', '') }}"
@@ -63,15 +71,25 @@ def _flow_runs(flow: str, expect: tuple[str, ...]) -> EventTrigger:
     return EventTrigger(
         match={"prefect.resource.id": "prefect.flow-run.*"},
         match_related={"prefect.resource.role": "flow", "prefect.resource.name": flow},
-        after=set(), expect=set(expect), for_each={"prefect.resource.id"},
-        posture=Posture.Reactive, threshold=1, within=timedelta(0),
+        after=set(),
+        expect=set(expect),
+        for_each={"prefect.resource.id"},
+        posture=Posture.Reactive,
+        threshold=1,
+        within=timedelta(0),
     )
 
 
 def _user_event(event: str) -> EventTrigger:
     return EventTrigger(
-        match={"prefect.resource.id": USER_RESOURCE}, match_related={}, after=set(), expect={event},
-        for_each={"prefect.resource.id"}, posture=Posture.Reactive, threshold=1, within=timedelta(0),
+        match={"prefect.resource.id": USER_RESOURCE},
+        match_related={},
+        after=set(),
+        expect={event},
+        for_each={"prefect.resource.id"},
+        posture=Posture.Reactive,
+        threshold=1,
+        within=timedelta(0),
     )
 
 
@@ -81,16 +99,19 @@ def failed_rule(ui_url: str | None) -> Rule:
         f"Alerts when a {DIGEST_FLOW} run fails, crashes or times out.",
         _flow_runs(DIGEST_FLOW, FAILURE_EVENTS),
         subject="novel-events: " + _DEP + " {{ flow_run.state.name }} ({{ flow_run.name }})",
-        body="\n".join([
-            "Digest run {{ flow_run.name }} of " + DIGEST_FLOW
-            + "/{{ deployment.name if deployment else '(no deployment)' }} ended {{ flow_run.state.name }}"
-            "{% if flow_run.parameters.manual %} (manual run){% endif %}.",
-            "Reason: {{ (flow_run.state.message or 'no message') | truncate(1000) }}",
-            "User: {{ flow_run.parameters.user_id }}",
-            "State: {{ flow_run.state.name }}",
-            "Scheduled for: {{ flow_run.expected_start_time }}",
-            run_link(ui_url),
-        ]),
+        body="\n".join(
+            [
+                "Digest run {{ flow_run.name }} of "
+                + DIGEST_FLOW
+                + "/{{ deployment.name if deployment else '(no deployment)' }} ended {{ flow_run.state.name }}"
+                "{% if flow_run.parameters.manual %} (manual run){% endif %}.",
+                "Reason: {{ (flow_run.state.message or 'no message') | truncate(1000) }}",
+                "User: {{ flow_run.parameters.user_id }}",
+                "State: {{ flow_run.state.name }}",
+                "Scheduled for: {{ flow_run.expected_start_time }}",
+                run_link(ui_url),
+            ]
+        ),
     )
 
 
@@ -102,19 +123,25 @@ def late_rule(settings: Settings, ui_url: str | None) -> Rule:
         EventTrigger(
             match={"prefect.resource.id": "prefect.flow-run.*"},
             match_related={"prefect.resource.role": "flow", "prefect.resource.name": DIGEST_FLOW},
-            after={"prefect.flow-run.Late"}, expect=set(STARTED_OR_DONE), for_each={"prefect.resource.id"},
-            posture=Posture.Proactive, threshold=1, within=timedelta(minutes=settings.late_alert_minutes),
+            after={"prefect.flow-run.Late"},
+            expect=set(STARTED_OR_DONE),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(minutes=settings.late_alert_minutes),
         ),
         subject="novel-events: " + _DEP + " Late over " + minutes + " min ({{ flow_run.name }})",
-        body="\n".join([
-            "Digest run {{ flow_run.name }} of " + DIGEST_FLOW + "/" + _DEP + " was due at "
-            "{{ flow_run.expected_start_time }} and has not started after " + minutes + " minutes.",
-            "Reason: no worker picked it up (workers down, the pool or its limit full, or the pool paused); "
-            f"check `prefect work-pool inspect {settings.work_pool}` and the workers.",
-            "User: {{ flow_run.parameters.user_id }}",
-            "State: {{ flow_run.state.name }}",
-            run_link(ui_url),
-        ]),
+        body="\n".join(
+            [
+                "Digest run {{ flow_run.name }} of " + DIGEST_FLOW + "/" + _DEP + " was due at "
+                "{{ flow_run.expected_start_time }} and has not started after " + minutes + " minutes.",
+                "Reason: no worker picked it up (workers down, the pool or its limit full, or the pool paused); "
+                f"check `prefect work-pool inspect {settings.work_pool}` and the workers.",
+                "User: {{ flow_run.parameters.user_id }}",
+                "State: {{ flow_run.state.name }}",
+                run_link(ui_url),
+            ]
+        ),
     )
 
 
@@ -125,19 +152,26 @@ def pool_rule(settings: Settings, ui_url: str | None) -> Rule:
         POOL_NAME,
         f"Alerts when the work pool '{pool}' has had no healthy worker for {minutes} min.",
         EventTrigger(
-            match={"prefect.resource.id": "prefect.work-pool.*", "prefect.resource.name": pool}, match_related={},
-            after={"prefect.work-pool.not-ready"}, expect={"prefect.work-pool.ready", "prefect.work-pool.paused"},
-            for_each={"prefect.resource.id"}, posture=Posture.Proactive, threshold=1,
+            match={"prefect.resource.id": "prefect.work-pool.*", "prefect.resource.name": pool},
+            match_related={},
+            after={"prefect.work-pool.not-ready"},
+            expect={"prefect.work-pool.ready", "prefect.work-pool.paused"},
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
             within=timedelta(minutes=settings.worker_down_alert_minutes),
         ),
         subject=f"novel-events: work pool '{pool}' has no healthy worker",
-        body="\n".join([
-            f"No worker has been healthy on the work pool '{pool}' for {minutes} minutes: digests are not starting.",
-            f"Reason: every worker stopped sending heartbeats. Start one: prefect worker start --pool {pool}",
-            "User: all users on this pool",
-            "State: not ready since {{ event.occurred }}",
-            link,
-        ]),
+        body="\n".join(
+            [
+                f"No worker has been healthy on the work pool '{pool}' for {minutes} minutes: "
+                "digests are not starting.",
+                f"Reason: every worker stopped sending heartbeats. Start one: prefect worker start --pool {pool}",
+                "User: all users on this pool",
+                "State: not ready since {{ event.occurred }}",
+                link,
+            ]
+        ),
     )
 
 
@@ -147,14 +181,16 @@ def maintenance_rule(ui_url: str | None) -> Rule:
         f"Alerts when the {MAINTENANCE_FLOW} run (reconcile, crash recovery, user notices) fails.",
         _flow_runs(MAINTENANCE_FLOW, FAILURE_EVENTS),
         subject="novel-events: maintenance {{ flow_run.state.name }} ({{ flow_run.name }})",
-        body="\n".join([
-            "Maintenance run {{ flow_run.name }} of " + MAINTENANCE_FLOW + " ended {{ flow_run.state.name }}: "
-            "users and deployments may be out of step, stuck sends are not re-run, users are not told.",
-            "Reason: {{ (flow_run.state.message or 'no message') | truncate(1000) }}",
-            "User: (all)",
-            "State: {{ flow_run.state.name }}",
-            run_link(ui_url),
-        ]),
+        body="\n".join(
+            [
+                "Maintenance run {{ flow_run.name }} of " + MAINTENANCE_FLOW + " ended {{ flow_run.state.name }}: "
+                "users and deployments may be out of step, stuck sends are not re-run, users are not told.",
+                "Reason: {{ (flow_run.state.message or 'no message') | truncate(1000) }}",
+                "User: (all)",
+                "State: {{ flow_run.state.name }}",
+                run_link(ui_url),
+            ]
+        ),
     )
 
 
@@ -164,14 +200,16 @@ def failing_rule(ui_url: str | None) -> Rule:
         f"Alerts once when a user's last {FAILING_SLOTS} scheduled digests all failed (event {FAILING_EVENT}).",
         _user_event(FAILING_EVENT),
         subject=f"novel-events: user {_USER_FROM_EVENT} failed {FAILING_SLOTS} slots in a row",
-        body="\n".join([
-            f"The digest of user {_USER_FROM_EVENT} failed on {FAILING_SLOTS} consecutive scheduled slots "
-            "({{ event.payload.get('slots', []) | join(', ') }}). The user has been emailed what broke.",
-            "Reason: {{ event.payload.get('reason') or 'see the runs' }}",
-            f"User: {_USER_FROM_EVENT}",
-            "State: Failed",
-            run_link(ui_url, "{{ event.payload.get('flow_run_id', '') }}"),
-        ]),
+        body="\n".join(
+            [
+                f"The digest of user {_USER_FROM_EVENT} failed on {FAILING_SLOTS} consecutive scheduled slots "
+                "({{ event.payload.get('slots', []) | join(', ') }}). The user has been emailed what broke.",
+                "Reason: {{ event.payload.get('reason') or 'see the runs' }}",
+                f"User: {_USER_FROM_EVENT}",
+                "State: Failed",
+                run_link(ui_url, "{{ event.payload.get('flow_run_id', '') }}"),
+            ]
+        ),
     )
 
 
@@ -181,17 +219,25 @@ def missed_rule(ui_url: str | None) -> Rule:
         f"Alerts once per slot whose window closed undelivered after failures (event {MISSED_EVENT}).",
         _user_event(MISSED_EVENT),
         subject=f"novel-events: user {_USER_FROM_EVENT} missed the digest of {{{{ event.payload.get('slot', '?') }}}}",
-        body="\n".join([
-            f"The digest of user {_USER_FROM_EVENT} for slot {{{{ event.payload.get('slot', '?') }}}} was not "
-            "delivered and its catch-up window has closed.",
-            "Reason: {{ event.payload.get('reason') or 'earlier runs failed' }}",
-            f"User: {_USER_FROM_EVENT}",
-            "State: missed",
-            run_link(ui_url, "{{ event.payload.get('flow_run_id', '') }}"),
-        ]),
+        body="\n".join(
+            [
+                f"The digest of user {_USER_FROM_EVENT} for slot {{{{ event.payload.get('slot', '?') }}}} was not "
+                "delivered and its catch-up window has closed.",
+                "Reason: {{ event.payload.get('reason') or 'earlier runs failed' }}",
+                f"User: {_USER_FROM_EVENT}",
+                "State: missed",
+                run_link(ui_url, "{{ event.payload.get('flow_run_id', '') }}"),
+            ]
+        ),
     )
 
 
 def rules(settings: Settings, ui_url: str | None) -> list[Rule]:
-    return [failed_rule(ui_url), late_rule(settings, ui_url), pool_rule(settings, ui_url),
-            maintenance_rule(ui_url), failing_rule(ui_url), missed_rule(ui_url)]
+    return [
+        failed_rule(ui_url),
+        late_rule(settings, ui_url),
+        pool_rule(settings, ui_url),
+        maintenance_rule(ui_url),
+        failing_rule(ui_url),
+        missed_rule(ui_url),
+    ]

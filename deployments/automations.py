@@ -50,8 +50,16 @@ TAGS = ["novel-events"]
 _URL_KEY = "webhook_url"
 _SETTING = "NOVEL_EVENTS_ALERT_WEBHOOK_URL"
 
-_COMPARED = {"description", "enabled", "tags", "trigger", "actions", "actions_on_trigger", "actions_on_resolve",
-             "owner_resource"}
+_COMPARED = {
+    "description",
+    "enabled",
+    "tags",
+    "trigger",
+    "actions",
+    "actions_on_trigger",
+    "actions_on_resolve",
+    "owner_resource",
+}
 
 
 def _block_data(url: SecretStr) -> dict[str, Any]:
@@ -64,8 +72,12 @@ def _block_data(url: SecretStr) -> dict[str, Any]:
         "name": "novel-events",
         "url": "{{" + _URL_KEY + "}}",
         "method": "POST",
-        "json_data": {"text": "{{subject}}\n{{body}}", "subject": "{{subject}}", "body": "{{body}}",
-                      "source": "{{name}}"},
+        "json_data": {
+            "text": "{{subject}}\n{{body}}",
+            "subject": "{{subject}}",
+            "body": "{{body}}",
+            "source": "{{name}}",
+        },
         "headers": {"Content-Type": "application/json"},
         "allow_private_urls": True,  # an internal alert gateway is a normal target
         "secrets": {_URL_KEY: raw},
@@ -85,8 +97,10 @@ async def _ensure_block(client: PrefectClient, url: SecretStr) -> tuple[UUID, st
         block_id = await block.asave(BLOCK_NAME, overwrite=True, client=client)
     except Exception as exc:  # Prefect's HTTP errors quote the request body, i.e. the secret: say less
         status = getattr(getattr(exc, "response", None), "status_code", None)
-        raise RuntimeError(f"cannot save notification block '{BLOCK_NAME}': {type(exc).__name__}"
-                           + (f" (HTTP {status})" if status else "")) from None
+        raise RuntimeError(
+            f"cannot save notification block '{BLOCK_NAME}': {type(exc).__name__}"
+            + (f" (HTTP {status})" if status else "")
+        ) from None
     return block_id, "created" if doc is None else "updated"
 
 
@@ -129,7 +143,8 @@ def _sorted_lists(value: Any) -> Any:
 
 def _comparable(automation: AutomationCore) -> Any:
     dumped = AutomationCore.model_validate(automation.model_dump(mode="json")).model_dump(
-        mode="json", include=_COMPARED)
+        mode="json", include=_COMPARED
+    )
     return _sorted_lists(dumped)
 
 
@@ -153,23 +168,37 @@ def zombie_automation(heartbeat_seconds: int) -> AutomationCore:
     """
     core = AutomationCore(
         name=ZOMBIE_NAME,
-        description=(f"Marks {DIGEST_FLOW} and {MAINTENANCE_FLOW} runs Crashed after "
-                     f"{ZOMBIE_MISSED_BEATS} missed heartbeats. Managed by `novel-events init`."),
+        description=(
+            f"Marks {DIGEST_FLOW} and {MAINTENANCE_FLOW} runs Crashed after "
+            f"{ZOMBIE_MISSED_BEATS} missed heartbeats. Managed by `novel-events init`."
+        ),
         enabled=True,
         tags=list(TAGS),
         trigger=EventTrigger(
             match={"prefect.resource.id": "prefect.flow-run.*"},
             match_related={"prefect.resource.role": "flow", "prefect.resource.name": [DIGEST_FLOW, MAINTENANCE_FLOW]},
             after={"prefect.flow-run.heartbeat"},
-            expect={"prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
-                    "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed", "prefect.flow-run.TimedOut"},
+            expect={
+                "prefect.flow-run.heartbeat",
+                "prefect.flow-run.Completed",
+                "prefect.flow-run.Failed",
+                "prefect.flow-run.Cancelled",
+                "prefect.flow-run.Crashed",
+                "prefect.flow-run.TimedOut",
+            },
             for_each={"prefect.resource.id"},
             posture=Posture.Proactive,
             threshold=1,
             within=timedelta(seconds=heartbeat_seconds * ZOMBIE_MISSED_BEATS),
         ),
-        actions=[ChangeFlowRunState(name="Crashed", state=StateType.CRASHED, force=False,
-                                    message="No heartbeat from this run: its worker or machine died.")],
+        actions=[
+            ChangeFlowRunState(
+                name="Crashed",
+                state=StateType.CRASHED,
+                force=False,
+                message="No heartbeat from this run: its worker or machine died.",
+            )
+        ],
         actions_on_trigger=[],
         actions_on_resolve=[],
     )
@@ -219,17 +248,24 @@ async def ensure_automations(client: PrefectClient, settings: Settings) -> list[
     lines.append(line)
     if block_id is None and deployment_id is None:
         removed = set(await _remove_automations(client, ALL_NAMES))
-        lines.extend(f"automation: {name} " + ("removed" if name in removed else f"off ({_SETTING} not set)")
-                     for name in ALL_NAMES)
+        lines.extend(
+            f"automation: {name} " + ("removed" if name in removed else f"off ({_SETTING} not set)")
+            for name in ALL_NAMES
+        )
         return lines
     for rule in rules(settings, ui_url()):
         actions: list[Any] = []
         if block_id is not None:
             actions.append(SendNotification(block_document_id=block_id, subject=rule.subject, body=rule.body))
         if deployment_id is not None:
-            actions.append(RunDeployment(source="selected", deployment_id=deployment_id,
-                                         parameters={"subject": rule.subject, "body": rule.body},
-                                         job_variables=None))
+            actions.append(
+                RunDeployment(
+                    source="selected",
+                    deployment_id=deployment_id,
+                    parameters={"subject": rule.subject, "body": rule.body},
+                    job_variables=None,
+                )
+            )
         state = await _reconcile_automation(client, desired_automation(rule, actions))
         lines.append(f"automation: {rule.name} {state}")
     return lines

@@ -53,33 +53,51 @@ EVENT_PAGE = 50  # the server's maximum for /events/filter
 class FleetMetrics:
     """A registry of ``novel_events_*`` metrics and the refresh that keeps them current."""
 
-    def __init__(self, settings: Settings, *, backfill: dt.timedelta = dt.timedelta(hours=1),
-                 min_interval: float = 10.0) -> None:
+    def __init__(
+        self, settings: Settings, *, backfill: dt.timedelta = dt.timedelta(hours=1), min_interval: float = 10.0
+    ) -> None:
         self.settings = settings
         self.min_interval = min_interval
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.digests = Counter("novel_events_digests", "Digest runs finished, by outcome "
-                               "(sent, nothing_novel, missed, already_sent, dry_run, failed, crashed, cancelled …)",
-                               ["outcome"], registry=r)
-        self.lateness = Histogram("novel_events_digest_start_lateness_seconds",
-                                  "Scheduled digest runs: start time minus scheduled time", buckets=LATENESS_BUCKETS,
-                                  registry=r)
-        self.duration = Histogram("novel_events_digest_duration_seconds", "Digest runs: run time",
-                                  buckets=DURATION_BUCKETS, registry=r)
-        self.emails = Counter("novel_events_emails", "Digest emails by mail backend and result (sent, failed)",
-                              ["backend", "result"], registry=r)
-        self.google_calls = Counter("novel_events_google_api_calls", "Google Calendar API requests (retries included)",
-                                    registry=r)
-        self.google_retries = Counter("novel_events_google_api_retries", "Google Calendar API requests retried",
-                                      registry=r)
-        self.users = Gauge("novel_events_users", "Users by state (enabled, paused, needs_reconnect)", ["state"],
-                           registry=r)
+        self.digests = Counter(
+            "novel_events_digests",
+            "Digest runs finished, by outcome "
+            "(sent, nothing_novel, missed, already_sent, dry_run, failed, crashed, cancelled …)",
+            ["outcome"],
+            registry=r,
+        )
+        self.lateness = Histogram(
+            "novel_events_digest_start_lateness_seconds",
+            "Scheduled digest runs: start time minus scheduled time",
+            buckets=LATENESS_BUCKETS,
+            registry=r,
+        )
+        self.duration = Histogram(
+            "novel_events_digest_duration_seconds", "Digest runs: run time", buckets=DURATION_BUCKETS, registry=r
+        )
+        self.emails = Counter(
+            "novel_events_emails",
+            "Digest emails by mail backend and result (sent, failed)",
+            ["backend", "result"],
+            registry=r,
+        )
+        self.google_calls = Counter(
+            "novel_events_google_api_calls", "Google Calendar API requests (retries included)", registry=r
+        )
+        self.google_retries = Counter(
+            "novel_events_google_api_retries", "Google Calendar API requests retried", registry=r
+        )
+        self.users = Gauge(
+            "novel_events_users", "Users by state (enabled, paused, needs_reconnect)", ["state"], registry=r
+        )
         self.slots = Gauge("novel_events_ledger_slots", "Delivery ledger slots by status", ["status"], registry=r)
-        self.up = Gauge("novel_events_source_up", "1 when the last refresh could read the source", ["source"],
-                        registry=r)
-        self.last_refresh = Gauge("novel_events_last_refresh_timestamp_seconds", "When the metrics were refreshed",
-                                  registry=r)
+        self.up = Gauge(
+            "novel_events_source_up", "1 when the last refresh could read the source", ["source"], registry=r
+        )
+        self.last_refresh = Gauge(
+            "novel_events_last_refresh_timestamp_seconds", "When the metrics were refreshed", registry=r
+        )
         for state in USER_STATES:
             self.users.labels(state)
         for status in SLOT_STATUSES:
@@ -146,7 +164,9 @@ class FleetMetrics:
             runs = await client.read_flow_runs(
                 flow_filter=FlowFilter(name=FlowFilterName(any_=[DIGEST_FLOW])),
                 flow_run_filter=FlowRunFilter(end_time=FlowRunFilterEndTime(after_=since)),  # type: ignore[arg-type]
-                sort=FlowRunSort.END_TIME_DESC, limit=PAGE, offset=offset,
+                sort=FlowRunSort.END_TIME_DESC,
+                limit=PAGE,
+                offset=offset,
             )
             for run in runs:
                 if run.end_time is None or not (run.state and run.state.is_final()):
@@ -162,8 +182,9 @@ class FleetMetrics:
 
     def observe_run(self, run: Any) -> None:
         state = run.state
-        self.digests.labels(outcome_label(state.type.value if state else None, run.state_name,
-                                          state.message if state else None)).inc()
+        self.digests.labels(
+            outcome_label(state.type.value if state else None, run.state_name, state.message if state else None)
+        ).inc()
         if run.start_time is None:
             return
         manual = bool(run.parameters.get("manual") or run.parameters.get("dry_run"))
@@ -175,9 +196,13 @@ class FleetMetrics:
         now = dt.datetime.now(dt.UTC)
         since = self._events_since - dt.timedelta(seconds=30)
         page = await client.read_events(
-            filter=EventFilter(occurred=EventOccurredFilter(since=since, until=now),  # type: ignore[arg-type]
-                               event=EventNameFilter(name=[SUMMARY_EVENT]), order=EventOrder.ASC),
-            limit=EVENT_PAGE)
+            filter=EventFilter(
+                occurred=EventOccurredFilter(since=since, until=now),  # type: ignore[arg-type]
+                event=EventNameFilter(name=[SUMMARY_EVENT]),
+                order=EventOrder.ASC,
+            ),
+            limit=EVENT_PAGE,
+        )
         while True:
             for event in page.events:
                 if self._remember(self._seen_events, self._seen_event_set, str(event.id)):

@@ -21,7 +21,7 @@ PoolKind = Literal["novel-events", "process"]
 KINDS: tuple[PoolKind, ...] = (WORKER_TYPE, "process")
 DESCRIPTIONS = {
     WORKER_TYPE: "novel-events digests: each run in its own process, forked from a warm parent. "
-                 "Managed by `novel-events init`.",
+    "Managed by `novel-events init`.",
     "process": "novel-events digests (Prefect's stock process worker). Managed by `novel-events init`.",
 }
 
@@ -38,8 +38,9 @@ def pool_template(kind: PoolKind = WORKER_TYPE) -> dict[str, Any]:
     return template
 
 
-async def ensure_pool(client: PrefectClient, name: str, *, kind: PoolKind = WORKER_TYPE,
-                      concurrency_limit: int | None = None) -> str:
+async def ensure_pool(
+    client: PrefectClient, name: str, *, kind: PoolKind = WORKER_TYPE, concurrency_limit: int | None = None
+) -> str:
     """Create the pool or bring its template up to date; returns a short report of what happened.
 
     Prefect cannot change a pool's type: an existing pool of the other kind keeps its type (its template is
@@ -49,9 +50,15 @@ async def ensure_pool(client: PrefectClient, name: str, *, kind: PoolKind = WORK
     try:
         pool = await client.read_work_pool(name)
     except ObjectNotFound:
-        await client.create_work_pool(WorkPoolCreate(
-            name=name, type=kind, base_job_template=template, concurrency_limit=concurrency_limit,
-            description=DESCRIPTIONS[kind]))
+        await client.create_work_pool(
+            WorkPoolCreate(
+                name=name,
+                type=kind,
+                base_job_template=template,
+                concurrency_limit=concurrency_limit,
+                description=DESCRIPTIONS[kind],
+            )
+        )
         return f"({kind}) created"
     note = "" if pool.type == kind else f"; kept type {pool.type!r} (delete the pool and re-run init to switch)"
     fixed = _without_command(pool.base_job_template)

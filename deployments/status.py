@@ -35,7 +35,9 @@ async def recent_runs(settings: Settings, *, user_id: str | None = None, limit: 
     async with get_client() as client:
         runs = await client.read_flow_runs(
             flow_filter=FlowFilter(name=FlowFilterName(any_=[DIGEST_FLOW])),
-            flow_run_filter=run_filter, sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=limit,
+            flow_run_filter=run_filter,
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+            limit=limit,
         )
     deliveries = {d.flow_run_id: d for d in store.ledger(settings).recent(user_id, limit=max(limit * 4, 100))}
     rows = []
@@ -45,16 +47,24 @@ async def recent_runs(settings: Settings, *, user_id: str | None = None, limit: 
         lag = (r.start_time - scheduled).total_seconds() if r.start_time and scheduled else None
         d = deliveries.get(str(r.id))
         outcome = (r.state.message if r.state and r.state.message else None) or (
-            f"{d.status.value}{': ' + d.detail if d.detail else ''}" if d else None)
-        rows.append({
-            "flowRun": r.name, "id": str(r.id), "user": user, "manual": bool(r.parameters.get("manual")),
-            "scheduled": scheduled.isoformat() if scheduled else None,
-            "started": r.start_time.isoformat() if r.start_time else None,
-            "startLagSeconds": lag, "state": r.state_name or "?",
-            "durationSeconds": r.total_run_time.total_seconds() if r.start_time else None,
-            "delivery": d.status.value if d else None, "providerId": d.provider_id if d else None,
-            "outcome": outcome,
-        })
+            f"{d.status.value}{': ' + d.detail if d.detail else ''}" if d else None
+        )
+        rows.append(
+            {
+                "flowRun": r.name,
+                "id": str(r.id),
+                "user": user,
+                "manual": bool(r.parameters.get("manual")),
+                "scheduled": scheduled.isoformat() if scheduled else None,
+                "started": r.start_time.isoformat() if r.start_time else None,
+                "startLagSeconds": lag,
+                "state": r.state_name or "?",
+                "durationSeconds": r.total_run_time.total_seconds() if r.start_time else None,
+                "delivery": d.status.value if d else None,
+                "providerId": d.provider_id if d else None,
+                "outcome": outcome,
+            }
+        )
     return rows
 
 
@@ -71,24 +81,33 @@ async def _fleet_facts(now: dt.datetime) -> tuple[list[RunFact], dict[str, FlowR
             runs = await client.read_flow_runs(
                 flow_filter=FlowFilter(name=FlowFilterName(any_=[DIGEST_FLOW])),
                 flow_run_filter=FlowRunFilter(
-                    expected_start_time=FlowRunFilterExpectedStartTime(
-                        after_=now - dt.timedelta(days=30), before_=now),  # type: ignore[arg-type]
-                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[
-                        StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED])),
+                    expected_start_time=FlowRunFilterExpectedStartTime(after_=now - dt.timedelta(days=30), before_=now),  # type: ignore[arg-type]
+                    state=FlowRunFilterState(
+                        type=FlowRunFilterStateType(
+                            any_=[StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED]
+                        )
+                    ),
                 ),
-                sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=page_size, offset=offset,
+                sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+                limit=page_size,
+                offset=offset,
             )
             for r in runs:
                 uid = str(r.parameters.get("user_id") or "?")
                 manual = bool(r.parameters.get("manual") or r.parameters.get("dry_run"))
                 started = r.start_time is not None and r.expected_start_time is not None
-                facts.append(RunFact(
-                    user_id=uid, expected=r.expected_start_time or now,
-                    state=r.state_type.value if r.state_type else "?", manual=manual,
-                    lateness=max(0.0, (r.start_time - r.expected_start_time).total_seconds())  # type: ignore[operator]
-                    if started and not manual else None,
-                    duration=r.total_run_time.total_seconds() if r.start_time else None,
-                ))
+                facts.append(
+                    RunFact(
+                        user_id=uid,
+                        expected=r.expected_start_time or now,
+                        state=r.state_type.value if r.state_type else "?",
+                        manual=manual,
+                        lateness=max(0.0, (r.start_time - r.expected_start_time).total_seconds())  # type: ignore[operator]
+                        if started and not manual
+                        else None,
+                        duration=r.total_run_time.total_seconds() if r.start_time else None,
+                    )
+                )
                 latest.setdefault(uid, r)
             offset += page_size
             if len(runs) < page_size or offset >= MAX_FLEET_RUNS:

@@ -30,9 +30,16 @@ def _scheduled_start() -> dt.datetime | None:
 # No flow-level retries (they would retry permanent errors and cannot outlive a crash): a run that fails
 # transiently says so in its state message and the recovery sweep (flows/maintenance.py) re-runs its slot
 # with backoff until it is delivered or its catch-up window closes. Results are never persisted.
-@flow(name=FLOW_NAME, flow_run_name=digest_flow_run_name, log_prints=False, timeout_seconds=30 * 60,
-      validate_parameters=True, persist_result=False,
-      on_failure=[digest_failed_summary], on_crashed=[digest_failed_summary])
+@flow(
+    name=FLOW_NAME,
+    flow_run_name=digest_flow_run_name,
+    log_prints=False,
+    timeout_seconds=30 * 60,
+    validate_parameters=True,
+    persist_result=False,
+    on_failure=[digest_failed_summary],
+    on_crashed=[digest_failed_summary],
+)
 def digest_flow(user_id: str, manual: bool = False, dry_run: bool = False) -> State:
     """Email ``user_id`` the novel events of their calendar, once per slot."""
     log = get_run_logger()

@@ -27,10 +27,16 @@ def failed_summary(flow_run: Any, state: Any, *, ledger_status: Status | None, b
     reason = " ".join(((state.message if state else None) or "").split())[:200]
     outcome = DigestOutcome(str(params.get("user_id") or "?"), slot, Result.FAILED, detail=reason)
     return RunSummary(
-        user_id=outcome.user_id, slot=slot, result=(state.name or "failed").lower() if state else "failed",
-        novel_count=0, started=started, finished=now,
+        user_id=outcome.user_id,
+        slot=slot,
+        result=(state.name or "failed").lower() if state else "failed",
+        novel_count=0,
+        started=started,
+        finished=now,
         scheduled=None if manual else flow_run.expected_start_time,
-        backend=backend if send_failed else None, emails_failed=int(send_failed), detail=outcome.detail,
+        backend=backend if send_failed else None,
+        emails_failed=int(send_failed),
+        detail=outcome.detail,
     )
 
 

@@ -25,5 +25,6 @@ def digest_flow_run_name() -> str:
     when = flow_run.scheduled_start_time
     if when is not None and not isinstance(when, dt.datetime):
         when = dt.datetime.fromisoformat(str(when))
-    return digest_run_name(user_id, when, _timezone(user_id), manual=bool(params.get("manual")),
-                           dry_run=bool(params.get("dry_run")))
+    return digest_run_name(
+        user_id, when, _timezone(user_id), manual=bool(params.get("manual")), dry_run=bool(params.get("dry_run"))
+    )

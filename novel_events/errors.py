@@ -1,14 +1,14 @@
 """The exception tree. Every error says whether retrying can help.
 
-    NovelEventsError
-    ├── InvalidInput          bad user/CLI input: one line naming the field and what is accepted
-    ├── NotFound              an unknown user or object
-    ├── TransientError        retrying later may succeed (timeouts, 429, 5xx, locked DB)
-    │   ├── StoreUnavailable  the store (database) could not be reached or answered with a lock/timeout
-    │   └── OutcomeUnknown    a send whose result cannot be known (the reply to the end of DATA never came):
-    │                         retried at most once, with the same Message-ID
-    └── PermanentError        retrying will not help (bad credentials, revoked grant, 400)
-        └── ReconnectRequired the user's calendar grant was revoked or expired: reconnect
+NovelEventsError
+├── InvalidInput          bad user/CLI input: one line naming the field and what is accepted
+├── NotFound              an unknown user or object
+├── TransientError        retrying later may succeed (timeouts, 429, 5xx, locked DB)
+│   ├── StoreUnavailable  the store (database) could not be reached or answered with a lock/timeout
+│   └── OutcomeUnknown    a send whose result cannot be known (the reply to the end of DATA never came):
+│                         retried at most once, with the same Message-ID
+└── PermanentError        retrying will not help (bad credentials, revoked grant, 400)
+    └── ReconnectRequired the user's calendar grant was revoked or expired: reconnect
 """
 
 from __future__ import annotations

@@ -40,7 +40,9 @@ def _window(facts: list[RunFact], since: dt.datetime) -> dict[str, Any]:
     late = [f.lateness for f in inside if f.lateness is not None and not f.manual]
     took = [f.duration for f in inside if f.duration is not None]
     return {
-        "runs": len(inside), "succeeded": ok, "failed": len(decided) - ok,
+        "runs": len(inside),
+        "succeeded": ok,
+        "failed": len(decided) - ok,
         "cancelled": sum(1 for f in inside if f.state == "CANCELLED"),
         "successRate": round(ok / len(decided), 4) if decided else None,
         "latenessSeconds": {"p50": percentile(late, 50), "p95": percentile(late, 95)},
@@ -48,8 +50,9 @@ def _window(facts: list[RunFact], since: dt.datetime) -> dict[str, Any]:
     }
 
 
-def fleet_summary(facts: Iterable[RunFact], now: dt.datetime, attention: dict[str, list[str]],
-                  *, truncated: bool = False) -> dict[str, Any]:
+def fleet_summary(
+    facts: Iterable[RunFact], now: dt.datetime, attention: dict[str, list[str]], *, truncated: bool = False
+) -> dict[str, Any]:
     """``attention``: user id -> reasons (reconnect, failing streak, last run failed)."""
     listed = list(facts)
     return {
@@ -68,13 +71,17 @@ def _secs(value: float | None) -> str:
 
 def fleet_text(summary: dict[str, Any]) -> list[str]:
     """The summary as lines for a terminal."""
-    lines = [f"{'WINDOW':<7} {'RUNS':>6} {'OK':>6} {'FAILED':>6} {'SUCCESS':>8} {'LATE p50':>9} {'LATE p95':>9} "
-             f"{'TOOK p50':>9} {'TOOK p95':>9}"]
+    lines = [
+        f"{'WINDOW':<7} {'RUNS':>6} {'OK':>6} {'FAILED':>6} {'SUCCESS':>8} {'LATE p50':>9} {'LATE p95':>9} "
+        f"{'TOOK p50':>9} {'TOOK p95':>9}"
+    ]
     for name, w in summary["windows"].items():
         rate = f"{w['successRate'] * 100:.1f}%" if w["successRate"] is not None else "-"
-        lines.append(f"{name:<7} {w['runs']:>6} {w['succeeded']:>6} {w['failed']:>6} {rate:>8} "
-                     f"{_secs(w['latenessSeconds']['p50']):>9} {_secs(w['latenessSeconds']['p95']):>9} "
-                     f"{_secs(w['durationSeconds']['p50']):>9} {_secs(w['durationSeconds']['p95']):>9}")
+        lines.append(
+            f"{name:<7} {w['runs']:>6} {w['succeeded']:>6} {w['failed']:>6} {rate:>8} "
+            f"{_secs(w['latenessSeconds']['p50']):>9} {_secs(w['latenessSeconds']['p95']):>9} "
+            f"{_secs(w['durationSeconds']['p50']):>9} {_secs(w['durationSeconds']['p95']):>9}"
+        )
     if summary.get("truncated"):
         lines.append("(only the newest runs were read; numbers cover those)")
     lines.append("")

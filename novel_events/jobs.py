@@ -27,8 +27,16 @@ MAINTENANCE_ENTRYPOINT = "flows.maintenance.reconcile_flow"
 MAINTENANCE_NAME = MAINTENANCE_DEPLOYMENT
 RECOVERY_NAME = RECOVERY_DEPLOYMENT
 
-__all__ = ["DIGEST_FLOW", "MAINTENANCE_FLOW", "TAG", "JobSpec", "desired", "digest_spec", "maintenance_spec",
-           "recovery_spec"]
+__all__ = [
+    "DIGEST_FLOW",
+    "MAINTENANCE_FLOW",
+    "TAG",
+    "JobSpec",
+    "desired",
+    "digest_spec",
+    "maintenance_spec",
+    "recovery_spec",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +120,15 @@ def recovery_spec(work_pool: str, every_minutes: int = 1) -> JobSpec:
         parameters={"reconcile": False},
         tags=(TAG, "maintenance"),
         description="Re-runs slots whose digest failed or whose worker died, until delivered or missed. "
-                    "Managed by `novel-events sync`.",
+        "Managed by `novel-events sync`.",
     )
 
 
-def desired(users: list[User], work_pool: str, maintenance_every_minutes: int = 5,
-            recovery_every_minutes: int = 1) -> list[JobSpec]:
-    return [maintenance_spec(work_pool, maintenance_every_minutes), recovery_spec(work_pool, recovery_every_minutes),
-            *(digest_spec(u, work_pool) for u in users)]
+def desired(
+    users: list[User], work_pool: str, maintenance_every_minutes: int = 5, recovery_every_minutes: int = 1
+) -> list[JobSpec]:
+    return [
+        maintenance_spec(work_pool, maintenance_every_minutes),
+        recovery_spec(work_pool, recovery_every_minutes),
+        *(digest_spec(u, work_pool) for u in users),
+    ]

@@ -131,5 +131,8 @@ def email_links(
         rule = rule_for_event(n.event)
         if rule is not None:
             mutes[(n.calendar_id, n.event_id)] = signer.mute_url(user_id, rule, now)
-    return {"manage_url": signer.manage_url(user_id, now), "unsubscribe_url": signer.unsubscribe_url(user_id, now),
-            "mute_urls": mutes}
+    return {
+        "manage_url": signer.manage_url(user_id, now),
+        "unsubscribe_url": signer.unsubscribe_url(user_id, now),
+        "mute_urls": mutes,
+    }

@@ -49,8 +49,11 @@ def check_source(value: str) -> str:
     if v.startswith("ics:") and len(v) > 4 and len(v) <= MAX_SOURCE and not has_control(v):
         return v
     what = "this ics: source" if v.startswith("ics:") else shown(value)  # a feed URL may be a credential
-    raise InvalidInput("--source", f"{what} is not accepted; use google or ics:URL_OR_PATH "
-                                   f"(at most {MAX_SOURCE} characters, no control characters)")
+    raise InvalidInput(
+        "--source",
+        f"{what} is not accepted; use google or ics:URL_OR_PATH "
+        f"(at most {MAX_SOURCE} characters, no control characters)",
+    )
 
 
 def check_calendars(values: tuple[str, ...] | list[str], field: str = "--include-calendar") -> tuple[str, ...]:
@@ -60,8 +63,11 @@ def check_calendars(values: tuple[str, ...] | list[str], field: str = "--include
         raise InvalidInput(field, f"{len(items)} calendars given; use at most {MAX_CALENDARS}")
     for item in items:
         if not isinstance(item, str) or not item.strip() or len(item) > MAX_CALENDAR_NAME or has_control(item):
-            raise InvalidInput(field, f"{shown(item)} is not a calendar name or id; use 1-{MAX_CALENDAR_NAME} "
-                                      "characters without control characters")
+            raise InvalidInput(
+                field,
+                f"{shown(item)} is not a calendar name or id; use 1-{MAX_CALENDAR_NAME} "
+                "characters without control characters",
+            )
     return items
 
 

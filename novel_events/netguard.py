@@ -71,8 +71,15 @@ def address_allowed(ip: IPAddress) -> bool:
             return address_allowed(ip.sixtofour)
         if ip.teredo is not None:
             return False
-    bad = (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast or ip.is_reserved
-           or ip.is_unspecified or not ip.is_global)
+    bad = (
+        ip.is_loopback
+        or ip.is_private
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global
+    )
     return not bad
 
 
@@ -83,7 +90,8 @@ def check_address(ip: IPAddress, host: str, port: int, allow: frozenset[tuple[st
     if not address_allowed(ip):
         raise AddressNotAllowed(
             "feed address not allowed: it points inside a private network "
-            "(list host:port in NOVEL_EVENTS_ICS_ALLOW_PRIVATE to allow an intranet feed)")
+            "(list host:port in NOVEL_EVENTS_ICS_ALLOW_PRIVATE to allow an intranet feed)"
+        )
 
 
 def resolve(host: str, port: int, *, timeout: float) -> list[IPAddress]:
@@ -123,8 +131,14 @@ def _system(host: str, port: int, timeout: float) -> list[IPAddress]:
     return resolve(host, port, timeout=timeout)
 
 
-def pick_address(host: str, port: int, allow: frozenset[tuple[str, int]], *, timeout: float,
-                 resolver: Callable[[str, int, float], list[IPAddress]] | None = None) -> IPAddress:
+def pick_address(
+    host: str,
+    port: int,
+    allow: frozenset[tuple[str, int]],
+    *,
+    timeout: float,
+    resolver: Callable[[str, int, float], list[IPAddress]] | None = None,
+) -> IPAddress:
     """The one address to connect to: every address the name resolves to must be allowed.
 
     The caller connects to exactly this address (not the name again), so a name that answers

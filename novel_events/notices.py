@@ -74,8 +74,10 @@ class Plan:
     close: list[tuple[str, NoticeKind]] = field(default_factory=list)  # the problem is gone
 
     def summary(self) -> str:
-        return (f"{len(self.open)} notice(s) opened, {len(self.notify)} user email(s), "
-                f"{len(self.alert)} operator alert(s), {len(self.close)} closed")
+        return (
+            f"{len(self.open)} notice(s) opened, {len(self.notify)} user email(s), "
+            f"{len(self.alert)} operator alert(s), {len(self.close)} closed"
+        )
 
 
 def user_resource(user_id: str) -> dict[str, str]:
@@ -110,8 +112,14 @@ def problems_for(user: User, runs: Iterable[SlotRun]) -> list[Problem]:
     streak = failed_streak(runs)
     if len(streak) >= FAILING_SLOTS:
         latest = streak[0]
-        return [Problem(NoticeKind.FAILING, reason=_short(latest.reason) or latest.state,
-                        flow_run_id=latest.flow_run_id, slots=tuple(r.slot for r in streak[:FAILING_SLOTS]))]
+        return [
+            Problem(
+                NoticeKind.FAILING,
+                reason=_short(latest.reason) or latest.state,
+                flow_run_id=latest.flow_run_id,
+                slots=tuple(r.slot for r in streak[:FAILING_SLOTS]),
+            )
+        ]
     return []
 
 
@@ -144,8 +152,10 @@ def _short(reason: str) -> str:
 
 
 _PLAIN_REASONS = (
-    (("ical", ".ics", "ics ", "feed"), "we could not read your calendar feed (it may have moved, become private "
-                                        "or be unreachable)"),
+    (
+        ("ical", ".ics", "ics ", "feed"),
+        "we could not read your calendar feed (it may have moved, become private or be unreachable)",
+    ),
     (("google", "calendar api", "invalid_grant", "quota"), "Google Calendar did not answer our requests"),
     (("smtp", "sendgrid", "mailbox", "recipient", "mail "), "we could not deliver email to your address"),
     (("timed out", "timeout", "timedout"), "reading your calendar took too long"),
@@ -170,8 +180,11 @@ def notice_text(user: User, problem: Problem, public_url: str | None) -> tuple[s
     if problem.kind is NoticeKind.RECONNECT:
         link = _link(public_url, RECONNECT_PATH)
         subject = "Action needed: reconnect your calendar to keep your digest coming"
-        fix = (f"To fix it, reconnect your Google Calendar (read-only) here:\n{link}" if link else
-               "To fix it, ask the person who set up your digest to reconnect your Google Calendar.")
+        fix = (
+            f"To fix it, reconnect your Google Calendar (read-only) here:\n{link}"
+            if link
+            else "To fix it, ask the person who set up your digest to reconnect your Google Calendar."
+        )
         lines = [
             f"Hello {user.id},",
             "",
@@ -183,9 +196,12 @@ def notice_text(user: User, problem: Problem, public_url: str | None) -> tuple[s
     else:
         link = _link(public_url, SETTINGS_PATH)
         subject = f"Your calendar digest failed {FAILING_SLOTS} times in a row"
-        fix = (f"If your calendar changed (a moved or private feed, a new account), check your settings here:\n{link}"
-               if link else "If your calendar changed (a moved or private feed, a new account), tell the person "
-               "who set up your digest.")
+        fix = (
+            f"If your calendar changed (a moved or private feed, a new account), check your settings here:\n{link}"
+            if link
+            else "If your calendar changed (a moved or private feed, a new account), tell the person "
+            "who set up your digest."
+        )
         lines = [
             f"Hello {user.id},",
             "",
@@ -198,8 +214,16 @@ def notice_text(user: User, problem: Problem, public_url: str | None) -> tuple[s
     return subject, "\n".join(lines) + "\n", link
 
 
-def notice_email(user: User, problem: Problem, *, public_url: str | None, from_: str, now: dt.datetime,
-                 opened_at: dt.datetime, domain: str = "novel-events.localhost") -> OutgoingEmail:
+def notice_email(
+    user: User,
+    problem: Problem,
+    *,
+    public_url: str | None,
+    from_: str,
+    now: dt.datetime,
+    opened_at: dt.datetime,
+    domain: str = "novel-events.localhost",
+) -> OutgoingEmail:
     """The notice as an email; the Message-ID is stable per (user, problem, opening), so a retry is one message."""
     subject, text, link = notice_text(user, problem, public_url)
     body = html.escape(text).replace("\n", "<br>\n")
@@ -208,6 +232,17 @@ def notice_email(user: User, problem: Problem, *, public_url: str | None, from_:
     page = f'<!doctype html><html><body style="font-family:system-ui,sans-serif;font-size:15px">{body}</body></html>'
     key = f"{user.id}\x00{problem.kind}\x00{opened_at.isoformat()}"
     mid = f"<notice.{hashlib.sha256(key.encode()).hexdigest()[:24]}.{user.id}@{domain}>"
-    return OutgoingEmail(to=user.email, from_=from_, subject=subject, html=page, text=text, message_id=mid,
-                         date=now, headers={"X-Novel-Events-User": user.id, "X-Novel-Events-Notice": str(problem.kind),
-                                            "Auto-Submitted": "auto-generated"})
+    return OutgoingEmail(
+        to=user.email,
+        from_=from_,
+        subject=subject,
+        html=page,
+        text=text,
+        message_id=mid,
+        date=now,
+        headers={
+            "X-Novel-Events-User": user.id,
+            "X-Novel-Events-Notice": str(problem.kind),
+            "Auto-Submitted": "auto-generated",
+        },
+    )

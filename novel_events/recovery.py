@@ -107,12 +107,20 @@ def _decide(
     dead: list[RunView] = []
     for run in group:
         if run.state == "PENDING" and now - run.entered > policy.pending_timeout:
-            out.append(Decision(Action.CRASH_PENDING, user_id, slot, "worker lost while starting the run",
-                                run_id=run.id))
+            out.append(
+                Decision(Action.CRASH_PENDING, user_id, slot, "worker lost while starting the run", run_id=run.id)
+            )
             dead.append(run)
         elif run.state == "RUNNING" and now - run.entered > policy.running_timeout:
-            out.append(Decision(Action.CRASH_PENDING, user_id, slot, "running past the flow's timeout: its process "
-                                "died", run_id=run.id))
+            out.append(
+                Decision(
+                    Action.CRASH_PENDING,
+                    user_id,
+                    slot,
+                    "running past the flow's timeout: its process died",
+                    run_id=run.id,
+                )
+            )
             dead.append(run)
         elif run.state in ACTIVE:
             return out  # someone is (or will be) working on it
@@ -144,5 +152,9 @@ def _decide(
     if delivery is not None and delivery.status is Status.SENDING and released is None:
         return out  # a live claim by a run we cannot see: wait for it to go stale
     deployment = next((r.deployment_id for r in reversed(group) if r.deployment_id), None)
-    return [*out, Decision(Action.RERUN, user_id, slot, reason, attempt=len(group) + 1, run_id=released,
-                           deployment_id=deployment)]
+    return [
+        *out,
+        Decision(
+            Action.RERUN, user_id, slot, reason, attempt=len(group) + 1, run_id=released, deployment_id=deployment
+        ),
+    ]

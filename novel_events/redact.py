@@ -22,15 +22,25 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     # URLs with userinfo: scheme://user:pass@host -> scheme://[redacted]@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@"), rf"\1{MASK}@"),
     # secret-looking query/form parameters
-    (re.compile(r"(?i)\b((?:password|passwd|pwd|pass|secret|client_secret|token|access_token|refresh_token|"
-                r"api_?key|key|sig|signature)\s*[=:]\s*)[^\s&;,\"']+"), rf"\1{MASK}"),
+    (
+        re.compile(
+            r"(?i)\b((?:password|passwd|pwd|pass|secret|client_secret|token|access_token|refresh_token|"
+            r"api_?key|key|sig|signature)\s*[=:]\s*)[^\s&;,\"']+"
+        ),
+        rf"\1{MASK}",
+    ),
     # SendGrid API keys, Google OAuth tokens
     (re.compile(r"\bSG\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), MASK),
     (re.compile(r"\bya29\.[A-Za-z0-9._-]+"), MASK),
     (re.compile(r"\b1//[A-Za-z0-9._-]{10,}"), MASK),
     # long base64 runs (e.g. an echoed AUTH PLAIN payload without its verb); words are not touched
-    (re.compile(r"(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*[0-9+/=])(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])"
-                r"[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])"), MASK),
+    (
+        re.compile(
+            r"(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*[0-9+/=])(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])"
+            r"[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])"
+        ),
+        MASK,
+    ),
 )
 
 
@@ -44,6 +54,7 @@ def redact(text: str) -> str:
 def scrub_exception(exc: E) -> E:
     """Redact ``exc`` in place (its args and an SMTP reply), so a chained cause printed in a traceback
     carries no credential either. Returns ``exc``."""
+
     def clean(value: object) -> object:
         if isinstance(value, bytes):
             return redact(value.decode("utf-8", "replace")).encode()

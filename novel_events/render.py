@@ -34,8 +34,20 @@ _env = Environment(
 _inliner = css_inline.CSSInliner(keep_style_tags=False, keep_link_tags=False, load_remote_stylesheets=False)
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 TITLE_MAX = 200
 LOCATION_MAX = 200
@@ -105,6 +117,7 @@ def _video(event: dict[str, Any]) -> str | None:
 
 
 # -- dates and times (English, locale-independent) -------------------------------------------------------------
+
 
 def day_label(day: dt.date) -> str:
     """'Tuesday, 1 December 2026'."""
@@ -201,12 +214,22 @@ def _item(n: NovelEvent, tz: ZoneInfo, tz_name: str, mute: str | None = None) ->
     location = clean_text(ev.get("location") or "", LOCATION_MAX) or None
     video = _video(ev)
     reasons = tuple(r for r in (clean_text(r) for r in n.reasons) if r)
-    return Item(title=_title(ev), when=when, own_zone=own, location=location, link=safe_url(ev.get("htmlLink")),
-                video=video, reasons=reasons, video_host=urlparse(video).hostname if video else None,
-                all_day=n.all_day, mute=safe_url(mute))
+    return Item(
+        title=_title(ev),
+        when=when,
+        own_zone=own,
+        location=location,
+        link=safe_url(ev.get("htmlLink")),
+        video=video,
+        reasons=reasons,
+        video_host=urlparse(video).hostname if video else None,
+        all_day=n.all_day,
+        mute=safe_url(mute),
+    )
 
 
 # -- subject and preheader ----------------------------------------------------------------------------------------
+
 
 def horizon(
     novel: list[NovelEvent], *, now: dt.datetime | None, tz: dt.tzinfo | None, lookahead_days: int | None
@@ -292,7 +315,7 @@ def render_digest(
         "lookahead_days": lookahead_days,
         "schedule_text": schedule_text,
         "generated": f"{short_date(generated_at.astimezone(tz).date(), year=True)}, "
-                     f"{_fmt_time(generated_at.astimezone(tz))} {tz_name}",
+        f"{_fmt_time(generated_at.astimezone(tz))} {tz_name}",
         "manage_url": safe_url(manage_url),
         "unsubscribe_url": safe_url(unsubscribe_url),
     }

@@ -12,8 +12,9 @@ def slot_label(when: dt.datetime, tz_name: str) -> str:
     return f"{local:%a} {local.day} {local:%b %H:%M} {local.tzname() or tz_name}"
 
 
-def digest_run_name(user_id: str, when: dt.datetime | None, tz_name: str | None, *, manual: bool = False,
-                    dry_run: bool = False) -> str:
+def digest_run_name(
+    user_id: str, when: dt.datetime | None, tz_name: str | None, *, manual: bool = False, dry_run: bool = False
+) -> str:
     """``ada · Thu 3 Dec 07:30 CET`` for a scheduled slot; manual and dry runs say so.
 
     ``tz_name`` None (the user is unknown) falls back to UTC; ``when`` None to the user id alone.

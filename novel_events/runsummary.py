@@ -41,21 +41,43 @@ class RunSummary:
     def payload(self) -> dict[str, Any]:
         """The numbers as a flat JSON object (the summary event's payload)."""
         return {
-            "user_id": self.user_id, "slot": self.slot, "result": self.result, "novel_count": self.novel_count,
-            "duration_seconds": round(self.duration_seconds, 3), "lateness_seconds": self.lateness_seconds,
-            "backend": self.backend, "emails_sent": self.emails_sent, "emails_failed": self.emails_failed,
-            "api_calls": self.api_calls, "api_retries": self.api_retries,
+            "user_id": self.user_id,
+            "slot": self.slot,
+            "result": self.result,
+            "novel_count": self.novel_count,
+            "duration_seconds": round(self.duration_seconds, 3),
+            "lateness_seconds": self.lateness_seconds,
+            "backend": self.backend,
+            "emails_sent": self.emails_sent,
+            "emails_failed": self.emails_failed,
+            "api_calls": self.api_calls,
+            "api_retries": self.api_retries,
         }
 
 
-def summary_of(outcome: DigestOutcome, *, started: dt.datetime, finished: dt.datetime,
-               scheduled: dt.datetime | None, backend: str | None, api_calls: int | None = None,
-               api_retries: int | None = None) -> RunSummary:
+def summary_of(
+    outcome: DigestOutcome,
+    *,
+    started: dt.datetime,
+    finished: dt.datetime,
+    scheduled: dt.datetime | None,
+    backend: str | None,
+    api_calls: int | None = None,
+    api_retries: int | None = None,
+) -> RunSummary:
     sent = outcome.result is Result.SENT
     return RunSummary(
-        user_id=outcome.user_id, slot=outcome.slot, result=outcome.result.value, novel_count=outcome.novel_count,
-        started=started, finished=finished, scheduled=None if outcome.slot.startswith("manual:") else scheduled,
-        backend=backend if sent else None, emails_sent=int(sent), api_calls=api_calls, api_retries=api_retries,
+        user_id=outcome.user_id,
+        slot=outcome.slot,
+        result=outcome.result.value,
+        novel_count=outcome.novel_count,
+        started=started,
+        finished=finished,
+        scheduled=None if outcome.slot.startswith("manual:") else scheduled,
+        backend=backend if sent else None,
+        emails_sent=int(sent),
+        api_calls=api_calls,
+        api_retries=api_retries,
         detail=outcome.detail if outcome.result in _SAFE_DETAIL else "",
     )
 
@@ -76,8 +98,10 @@ def summary_markdown(s: RunSummary) -> str:
         ("Emails", f"{s.emails_sent} sent, {s.emails_failed} failed" + (f" via {s.backend}" if s.backend else "")),
         ("Started late by", _secs(s.lateness_seconds) if s.scheduled else "– (manual run)"),
         ("Duration", _secs(s.duration_seconds)),
-        ("Google API calls", "– (not Google)" if s.api_calls is None
-         else f"{s.api_calls} ({s.api_retries or 0} retried)"),
+        (
+            "Google API calls",
+            "– (not Google)" if s.api_calls is None else f"{s.api_calls} ({s.api_retries or 0} retried)",
+        ),
     ]
     lines = [f"### Digest for {s.user_id}", "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v.replace('|', '/')} |" for k, v in rows]

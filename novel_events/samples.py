@@ -27,24 +27,49 @@ class SamplePerson:
 
 PEOPLE = (
     SamplePerson(
-        "ada", "ada@example.org", "Europe/Berlin", "weekdays", "07:30", None,
-        (("Daily standup", "MO,TU,WE,TH,FR", "09:30", 15), ("Team planning", "MO", "11:00", 60),
-         ("Climbing", "TU,TH", "19:00", 90)),
-        (("Flight to Lisbon", 3, "08:10", 170, "BER Terminal 1"), ("Dentist", 5, "16:00", 45, "Praxis Dr. Weiss"),
-         ("Web Summit", 4, "", 2, "Lisbon")),
+        "ada",
+        "ada@example.org",
+        "Europe/Berlin",
+        "weekdays",
+        "07:30",
+        None,
+        (
+            ("Daily standup", "MO,TU,WE,TH,FR", "09:30", 15),
+            ("Team planning", "MO", "11:00", 60),
+            ("Climbing", "TU,TH", "19:00", 90),
+        ),
+        (
+            ("Flight to Lisbon", 3, "08:10", 170, "BER Terminal 1"),
+            ("Dentist", 5, "16:00", 45, "Praxis Dr. Weiss"),
+            ("Web Summit", 4, "", 2, "Lisbon"),
+        ),
     ),
     SamplePerson(
-        "grace", "grace@example.org", "America/New_York", "daily", "06:45", None,
-        (("School run", "MO,TU,WE,TH,FR", "07:45", 30), ("Yoga", "WE,SA", "18:30", 60),
-         ("1:1 with manager", "TH", "14:00", 30)),
-        (("Parent-teacher conference", 2, "17:00", 30, "Lincoln Elementary"),
-         ("Concert: Philharmonic", 6, "20:00", 150, "David Geffen Hall")),
+        "grace",
+        "grace@example.org",
+        "America/New_York",
+        "daily",
+        "06:45",
+        None,
+        (
+            ("School run", "MO,TU,WE,TH,FR", "07:45", 30),
+            ("Yoga", "WE,SA", "18:30", 60),
+            ("1:1 with manager", "TH", "14:00", 30),
+        ),
+        (
+            ("Parent-teacher conference", 2, "17:00", 30, "Lincoln Elementary"),
+            ("Concert: Philharmonic", 6, "20:00", 150, "David Geffen Hall"),
+        ),
     ),
     SamplePerson(
-        "kenji", "kenji@example.org", "Asia/Tokyo", "weekly", "08:00", "mon",
+        "kenji",
+        "kenji@example.org",
+        "Asia/Tokyo",
+        "weekly",
+        "08:00",
+        "mon",
         (("Morning walk", "MO,TU,WE,TH,FR,SA,SU", "06:30", 45), ("Go club", "SA", "14:00", 180)),
-        (("Tax office appointment", 4, "10:00", 60, "Shibuya Ward Office"),
-         ("Trip to Kyoto", 8, "", 3, "Kyoto")),
+        (("Tax office appointment", 4, "10:00", 60, "Shibuya Ward Office"), ("Trip to Kyoto", 8, "", 3, "Kyoto")),
     ),
 )
 

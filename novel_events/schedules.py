@@ -120,6 +120,11 @@ def parse_at(value: str) -> dt.time:
 
 def _full(d: str) -> str:
     return {
-        "mon": "monday", "tue": "tuesday", "wed": "wednesday", "thu": "thursday",
-        "fri": "friday", "sat": "saturday", "sun": "sunday",
+        "mon": "monday",
+        "tue": "tuesday",
+        "wed": "wednesday",
+        "thu": "thursday",
+        "fri": "friday",
+        "sat": "saturday",
+        "sun": "sunday",
     }[d]

@@ -34,19 +34,21 @@ class Settings(BaseSettings):
     from_email: str = "Novel Events <digest@novel-events.localhost>"
     work_pool: str = "novel-events"
     maintenance_every_minutes: int = Field(
-        default=5, ge=0, le=59, description="Reconcile + crash-recovery job interval; 0 = unscheduled")
+        default=5, ge=0, le=59, description="Reconcile + crash-recovery job interval; 0 = unscheduled"
+    )
     recovery_every_minutes: int = Field(
-        default=1, ge=0, le=59, description="Interval of the recovery sweep (undelivered slots); 0 = unscheduled")
+        default=1, ge=0, le=59, description="Interval of the recovery sweep (undelivered slots); 0 = unscheduled"
+    )
     catchup_window: dt.timedelta = dt.timedelta(hours=2)
     send_claim_timeout: dt.timedelta = Field(
         default=dt.timedelta(minutes=15),
         description="A slot left 'sending' this long (its sender died mid-send) is re-sent, same Message-ID; "
-                    "keep it above SMTP_DATA_TIMEOUT",
+        "keep it above SMTP_DATA_TIMEOUT",
     )
     retry_backoff: dt.timedelta = Field(
         default=dt.timedelta(seconds=60),
         description="First wait before the recovery sweep re-runs a slot whose run failed transiently or died; "
-                    "doubles per attempt up to RETRY_BACKOFF_MAX, until the catch-up window closes",
+        "doubles per attempt up to RETRY_BACKOFF_MAX, until the catch-up window closes",
     )
     retry_backoff_max: dt.timedelta = Field(default=dt.timedelta(minutes=15))
     pending_timeout: dt.timedelta = Field(
@@ -55,33 +57,42 @@ class Settings(BaseSettings):
     )
     smtp_timeout: float = Field(default=300.0, gt=0, description="Seconds per SMTP command (RFC 5321: 5 min)")
     smtp_data_timeout: float = Field(
-        default=600.0, gt=0, description="Seconds to wait for the reply to the end of DATA (RFC 5321: 10 min)")
+        default=600.0, gt=0, description="Seconds to wait for the reply to the end of DATA (RFC 5321: 10 min)"
+    )
     sendgrid_timeout: float = Field(default=60.0, gt=0, description="Seconds per SendGrid API request")
     alert_webhook_url: SecretStr | None = None
     alert_email: str | None = Field(
-        default=None, description="Operator address: every alert is also emailed here through EMAIL_BACKEND")
+        default=None, description="Operator address: every alert is also emailed here through EMAIL_BACKEND"
+    )
     late_alert_minutes: float = Field(
-        default=15, gt=0, description="Alert when a digest run has been Late (not started) this long")
+        default=15, gt=0, description="Alert when a digest run has been Late (not started) this long"
+    )
     worker_down_alert_minutes: float = Field(
-        default=5, gt=0, description="Alert when the work pool has had no healthy worker this long")
+        default=5, gt=0, description="Alert when the work pool has had no healthy worker this long"
+    )
     unsubscribe_url: str | None = Field(
         default=None, description="Legacy List-Unsubscribe URL ('{user_id}' substituted); PUBLIC_URL replaces it"
     )
     ics_root: Path | None = Field(
-        default=None, description="The only folder local iCal sources may come from; unset = local files refused")
+        default=None, description="The only folder local iCal sources may come from; unset = local files refused"
+    )
     store_key: SecretStr | None = Field(
-        default=None, description="Fernet key sealing private feed URLs in the store; default HOME/secrets/store-key")
+        default=None, description="Fernet key sealing private feed URLs in the store; default HOME/secrets/store-key"
+    )
     ics_allow_private: str = Field(
-        default="", description="Comma-separated host:port a feed may be fetched from despite a private address")
+        default="", description="Comma-separated host:port a feed may be fetched from despite a private address"
+    )
     public_url: str | None = Field(
-        default=None, description="Base of every link in emails and of the OAuth redirect, e.g. https://digest.example.org"
+        default=None,
+        description="Base of every link in emails and of the OAuth redirect, e.g. https://digest.example.org",
     )
     secret_key: SecretStr | None = Field(default=None, description="Signs web sessions and email links")
     api_token: SecretStr | None = Field(default=None, description="Bearer token of the JSON API /api/v1")
     google_auth_uri: str = "https://accounts.google.com/o/oauth2/auth"
 
-    @field_validator("catchup_window", "send_claim_timeout", "retry_backoff", "retry_backoff_max",
-                     "pending_timeout", mode="before")
+    @field_validator(
+        "catchup_window", "send_claim_timeout", "retry_backoff", "retry_backoff_max", "pending_timeout", mode="before"
+    )
     @classmethod
     def _seconds(cls, v: object) -> object:
         """Durations accept plain seconds ("7200") as well as ISO 8601 ("PT2H")."""
@@ -103,7 +114,7 @@ class Settings(BaseSettings):
         if v is None or not v.strip():
             return None
         v = v.strip().rstrip("/")
-        if not (v.startswith("http://") or v.startswith("https://")) or any(c in v for c in "?#\"<> "):
+        if not (v.startswith("http://") or v.startswith("https://")) or any(c in v for c in '?#"<> '):
             raise InvalidInput("NOVEL_EVENTS_PUBLIC_URL", f"{v!r} is not a base URL like https://digest.example.org")
         return v
 
@@ -135,10 +146,14 @@ def _check_database_named(url: str) -> None:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
-        raise InvalidInput("NOVEL_EVENTS_DATABASE_URL", "is not a SQLAlchemy URL; use "
-                           "postgresql+psycopg://user:pass@host/dbname or sqlite:///path") from None
+        raise InvalidInput(
+            "NOVEL_EVENTS_DATABASE_URL",
+            "is not a SQLAlchemy URL; use postgresql+psycopg://user:pass@host/dbname or sqlite:///path",
+        ) from None
     if not parsed.get_backend_name().startswith("sqlite") and not (parsed.database or "").strip("/"):
-        raise InvalidInput("NOVEL_EVENTS_DATABASE_URL", "names no database; use postgresql+psycopg://user:pass@host/dbname")
+        raise InvalidInput(
+            "NOVEL_EVENTS_DATABASE_URL", "names no database; use postgresql+psycopg://user:pass@host/dbname"
+        )
 
 
 def load_settings() -> Settings:

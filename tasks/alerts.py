@@ -15,16 +15,34 @@ from novel_events.settings import load_settings
 from tasks.retry import honour_retry_after, retry_if_transient
 
 
-@task(name="email-alert", task_run_name="email the alert to the operator", retries=3,
-      retry_delay_seconds=exponential_backoff(backoff_factor=5), retry_jitter_factor=1.0,
-      retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
+@task(
+    name="email-alert",
+    task_run_name="email the alert to the operator",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=5),
+    retry_jitter_factor=1.0,
+    retry_condition_fn=retry_if_transient,
+    cache_policy=NO_CACHE,
+)
 def email_alert(to: str, subject: str, body: str, key: str) -> str:
     settings = load_settings()
     domain = parseaddr(settings.from_email)[1].partition("@")[2] or "novel-events.localhost"
-    email = alert_email(to=to, from_=settings.from_email, subject=subject, body=body, key=key,
-                        now=dt.datetime.now(dt.UTC), domain=domain)
-    mailer = make_mailer(settings.email_backend, outbox_dir=settings.outbox, smtp_url=settings.smtp_url,
-                         sendgrid_api_key=settings.sendgrid_api_key, sendgrid_host=settings.sendgrid_host)
+    email = alert_email(
+        to=to,
+        from_=settings.from_email,
+        subject=subject,
+        body=body,
+        key=key,
+        now=dt.datetime.now(dt.UTC),
+        domain=domain,
+    )
+    mailer = make_mailer(
+        settings.email_backend,
+        outbox_dir=settings.outbox,
+        smtp_url=settings.smtp_url,
+        sendgrid_api_key=settings.sendgrid_api_key,
+        sendgrid_host=settings.sendgrid_host,
+    )
     try:
         provider_id = mailer.send(email)
     except Exception as exc:

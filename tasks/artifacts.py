@@ -33,21 +33,28 @@ def publish(summary: RunSummary) -> None:
     """Create the artifact and emit the summary event (never raises: a summary must not fail a digest)."""
     run_id = str(flow_run.id) if flow_run.id else None
     with contextlib.suppress(Exception):  # best effort
-        create_markdown_artifact(markdown=summary_markdown(summary), key=artifact_key(summary.user_id),
-                                 description=f"Digest summary: {summary.result}")
-    related = [{"prefect.resource.id": f"prefect.flow-run.{run_id}", "prefect.resource.role": "flow-run"}] \
-        if run_id else None
-    emit_event(event=SUMMARY_EVENT, resource=user_resource(summary.user_id), payload=summary.payload(),
-               related=related)
+        create_markdown_artifact(
+            markdown=summary_markdown(summary),
+            key=artifact_key(summary.user_id),
+            description=f"Digest summary: {summary.result}",
+        )
+    related = (
+        [{"prefect.resource.id": f"prefect.flow-run.{run_id}", "prefect.resource.role": "flow-run"}] if run_id else None
+    )
+    emit_event(event=SUMMARY_EVENT, resource=user_resource(summary.user_id), payload=summary.payload(), related=related)
 
 
 def publish_digest_summary(outcome: DigestOutcome, started: dt.datetime) -> RunSummary:
     """Call once at the end of a digest run with its outcome and the time it started."""
     stats = fetch_stats.pop(outcome.user_id)
     summary = summary_of(
-        outcome, started=started, finished=dt.datetime.now(dt.UTC), scheduled=_scheduled(),
+        outcome,
+        started=started,
+        finished=dt.datetime.now(dt.UTC),
+        scheduled=_scheduled(),
         backend=load_settings().email_backend,
-        api_calls=stats.api_calls if stats else None, api_retries=stats.retries if stats else None,
+        api_calls=stats.api_calls if stats else None,
+        api_retries=stats.retries if stats else None,
     )
     publish(summary)
     return summary

@@ -31,8 +31,12 @@ __all__ = ["STATE_KEY_BLOCK", "grant_block_name"]
 
 def save_grant(user_id: str, grant: Grant) -> None:
     if isinstance(grant, ServiceAccountGrant):
-        data = {"type": "service_account", "info": dict(grant.info), "subject": grant.subject,
-                "token_uri": grant.token_uri}
+        data = {
+            "type": "service_account",
+            "info": dict(grant.info),
+            "subject": grant.subject,
+            "token_uri": grant.token_uri,
+        }
     else:
         data = {"type": "authorized_user", **asdict(grant)}
     Secret(value=json.dumps(data)).save(grant_block_name(user_id), overwrite=True)  # type: ignore[arg-type]
@@ -49,8 +53,12 @@ def load_grant(user_id: str) -> Grant:
     data: dict[str, Any] = value if isinstance(value, dict) else json.loads(str(value))
     if data.get("type") == "service_account":
         return ServiceAccountGrant(info=data["info"], subject=str(data["subject"]), token_uri=data.get("token_uri"))
-    return UserGrant(refresh_token=str(data["refresh_token"]), client_id=str(data["client_id"]),
-                     client_secret=data.get("client_secret"), token_uri=str(data["token_uri"]))
+    return UserGrant(
+        refresh_token=str(data["refresh_token"]),
+        client_id=str(data["client_id"]),
+        client_secret=data.get("client_secret"),
+        token_uri=str(data["token_uri"]),
+    )
 
 
 def delete_grant(user_id: str) -> bool:

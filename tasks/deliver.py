@@ -48,16 +48,26 @@ def _mask(addr: str) -> str:
 
 def make_settings_mailer(settings: Settings) -> Mailer:
     return make_mailer(
-        settings.email_backend, outbox_dir=settings.outbox, smtp_url=settings.smtp_url,
-        sendgrid_api_key=settings.sendgrid_api_key, sendgrid_host=settings.sendgrid_host,
-        timeout=settings.smtp_timeout, data_timeout=settings.smtp_data_timeout,
+        settings.email_backend,
+        outbox_dir=settings.outbox,
+        smtp_url=settings.smtp_url,
+        sendgrid_api_key=settings.sendgrid_api_key,
+        sendgrid_host=settings.sendgrid_host,
+        timeout=settings.smtp_timeout,
+        data_timeout=settings.smtp_data_timeout,
         sendgrid_timeout=settings.sendgrid_timeout,
     )
 
 
-@task(name="deliver-digest", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=5),
-      retry_jitter_factor=1.0, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
-      persist_result=False)
+@task(
+    name="deliver-digest",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=5),
+    retry_jitter_factor=1.0,
+    retry_condition_fn=retry_if_transient,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 def deliver(
     user: User, slot: str, digest: RenderedDigest, novel_count: int, now: dt.datetime, flow_run_id: str | None
 ) -> DigestOutcome:
@@ -71,28 +81,44 @@ def deliver(
     mailer = make_settings_mailer(settings)
     rate_limit(SENDS.name, occupy=1, strict=False)  # before the claim: an API outage leaves nothing claimed
     claim = call_retrying(
-        lambda: ledger.claim(user.id, slot, flow_run_id=flow_run_id, message_id=mid,
-                             stale_after=settings.send_claim_timeout),
-        budget=CLAIM_BUDGET, log=log, what="store (claiming the slot)")
+        lambda: ledger.claim(
+            user.id, slot, flow_run_id=flow_run_id, message_id=mid, stale_after=settings.send_claim_timeout
+        ),
+        budget=CLAIM_BUDGET,
+        log=log,
+        what="store (claiming the slot)",
+    )
     if not claim.won:
         log.info("slot %s of %s is %s; not sending again", slot, user.id, claim.status.value)
         return _lost(user.id, slot, claim.status)
     if claim.resend:
-        log.warning("slot %s of %s: an earlier attempt's outcome is unknown; sending once more, same Message-ID",
-                    slot, user.id)
+        log.warning(
+            "slot %s of %s: an earlier attempt's outcome is unknown; sending once more, same Message-ID", slot, user.id
+        )
     elif claim.takeover:
         log.info("slot %s of %s: retrying after a failed attempt", slot, user.id)
     headers = {"X-Novel-Events-User": user.id, "X-Novel-Events-Slot": slot}
     headers.update(unsubscribe_headers(settings.link_signer(), user.id, now, settings.unsubscribe_url))
     email = OutgoingEmail(
-        to=user.email, from_=settings.from_email, subject=digest.subject, html=digest.html, text=digest.text,
-        message_id=mid, date=now, headers=headers,
+        to=user.email,
+        from_=settings.from_email,
+        subject=digest.subject,
+        html=digest.html,
+        text=digest.text,
+        message_id=mid,
+        date=now,
+        headers=headers,
     )
     try:
         provider_id = mailer.send(email)
     except Exception as exc:
-        status = (Status.UNKNOWN if isinstance(exc, OutcomeUnknown)
-                  else Status.FAILED if isinstance(exc, PermanentError) else Status.RETRY)
+        status = (
+            Status.UNKNOWN
+            if isinstance(exc, OutcomeUnknown)
+            else Status.FAILED
+            if isinstance(exc, PermanentError)
+            else Status.RETRY
+        )
         reason = f"{type(exc).__name__}: {exc}"[:300]
         _record_quietly(ledger, user.id, slot, status, novel_count, reason, log)
         log.error("sending to %s failed (%s): %s", _mask(user.email), status.value, reason)
@@ -101,34 +127,45 @@ def deliver(
     try:
         call_retrying(
             lambda: ledger.record(user.id, slot, Status.SENT, provider_id=provider_id, novel_count=novel_count),
-            budget=RECORD_BUDGET, log=log, what="store (recording the send)")
+            budget=RECORD_BUDGET,
+            log=log,
+            what="store (recording the send)",
+        )
         pending = ""
     except Exception as exc:  # the mail went out: never fail (and re-send) because the ledger is away
         log.error("sent, but the ledger could not record it (%s); the recovery sweep will", type(exc).__name__)
         pending = "ledger update pending"
-    log.info("sent %d novel event(s) to %s via %s (%s)", novel_count, _mask(user.email),
-             settings.email_backend, provider_id)
+    log.info(
+        "sent %d novel event(s) to %s via %s (%s)", novel_count, _mask(user.email), settings.email_backend, provider_id
+    )
     return DigestOutcome(user.id, slot, Result.SENT, novel_count, provider_id=provider_id, detail=pending)
 
 
 def _settle_empty(ledger: Ledger, user: User, slot: str, flow_run_id: str | None, log: Any) -> DigestOutcome:
-    claim = call_retrying(lambda: ledger.claim(user.id, slot, flow_run_id=flow_run_id, status=Status.EMPTY),
-                          budget=CLAIM_BUDGET, log=log)
+    claim = call_retrying(
+        lambda: ledger.claim(user.id, slot, flow_run_id=flow_run_id, status=Status.EMPTY), budget=CLAIM_BUDGET, log=log
+    )
     if not claim.won:
         return _lost(user.id, slot, claim.status)
-    call_retrying(lambda: ledger.record(user.id, slot, Status.EMPTY, novel_count=0,
-                                        detail="nothing novel; no email by preference"),
-                  budget=RECORD_BUDGET, log=log)
+    call_retrying(
+        lambda: ledger.record(
+            user.id, slot, Status.EMPTY, novel_count=0, detail="nothing novel; no email by preference"
+        ),
+        budget=RECORD_BUDGET,
+        log=log,
+    )
     log.info("nothing novel for %s; no email (the user's preference)", user.id)
     return DigestOutcome(user.id, slot, Result.NOTHING_NOVEL, 0, detail="no email sent")
 
 
-def _record_quietly(ledger: Ledger, user_id: str, slot: str, status: Status, novel_count: int, reason: str,
-                    log: Any) -> None:
+def _record_quietly(
+    ledger: Ledger, user_id: str, slot: str, status: Status, novel_count: int, reason: str, log: Any
+) -> None:
     """Best effort: if the store is away too, the claim goes stale and the sweep treats it as unknown."""
     try:
-        call_retrying(lambda: ledger.record(user_id, slot, status, novel_count=novel_count, detail=reason),
-                      budget=60.0, log=log)
+        call_retrying(
+            lambda: ledger.record(user_id, slot, status, novel_count=novel_count, detail=reason), budget=60.0, log=log
+        )
     except Exception as exc:
         log.warning("could not record the failed attempt (%s)", type(exc).__name__)
 
@@ -137,22 +174,24 @@ def _lost(user_id: str, slot: str, status: Status) -> DigestOutcome:
     if status is Status.SENDING:
         return DigestOutcome(user_id, slot, Result.IN_PROGRESS, detail="another run holds this slot")
     if status is Status.UNKNOWN:
-        return DigestOutcome(user_id, slot, Result.ALREADY_SENT,
-                             detail="outcome unknown after one re-send; not sending a third time")
+        return DigestOutcome(
+            user_id, slot, Result.ALREADY_SENT, detail="outcome unknown after one re-send; not sending a third time"
+        )
     return DigestOutcome(user_id, slot, Result.ALREADY_SENT, detail=f"slot already {status.value}")
 
 
-def record_missed(user_id: str, slot: str, started: dt.datetime, flow_run_id: str | None,
-                  log: Any = None) -> DigestOutcome:
+def record_missed(
+    user_id: str, slot: str, started: dt.datetime, flow_run_id: str | None, log: Any = None
+) -> DigestOutcome:
     """A run that starts past the catch-up window: record the slot missed, send nothing."""
     ledger = store.ledger()
     late = started - (slot_time(slot) or started)
     detail = f"started {int(late.total_seconds() // 60)} min after its slot (catch-up window exceeded)"
-    claim = call_retrying(lambda: ledger.claim(user_id, slot, flow_run_id=flow_run_id, status=Status.MISSED),
-                          budget=CLAIM_BUDGET, log=log)
+    claim = call_retrying(
+        lambda: ledger.claim(user_id, slot, flow_run_id=flow_run_id, status=Status.MISSED), budget=CLAIM_BUDGET, log=log
+    )
     if claim.won:
-        call_retrying(lambda: ledger.record(user_id, slot, Status.MISSED, detail=detail), budget=RECORD_BUDGET,
-                      log=log)
+        call_retrying(lambda: ledger.record(user_id, slot, Status.MISSED, detail=detail), budget=RECORD_BUDGET, log=log)
     elif claim.status in {Status.SENT, Status.EMPTY}:
         return _lost(user_id, slot, claim.status)
     if log is not None:

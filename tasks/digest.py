@@ -72,8 +72,13 @@ def render_for(user: User, novel: list[NovelEvent], now: dt.datetime) -> Rendere
     settings = load_settings()
     links = email_links(settings.link_signer(), user.id, novel, now, settings.unsubscribe_url)
     return render_digest(
-        novel, user_id=user.id, tz_name=user.timezone, lookahead_days=user.lookahead_days,
-        schedule_text=user.schedule.describe(), generated_at=now, **links,
+        novel,
+        user_id=user.id,
+        tz_name=user.timezone,
+        lookahead_days=user.lookahead_days,
+        schedule_text=user.schedule.describe(),
+        generated_at=now,
+        **links,
     )
 
 
@@ -93,8 +98,15 @@ def _extract_cache_key(_: Any, params: dict[str, Any]) -> str | None:
     return f"extract-{user.id}-{slot.replace(':', '')}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
 
 
-@task(name="extract-novel-events", retries=4, retry_delay_seconds=exponential_backoff(backoff_factor=2),
-      retry_jitter_factor=1.0, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE, persist_result=False)
+@task(
+    name="extract-novel-events",
+    retries=4,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_jitter_factor=1.0,
+    retry_condition_fn=retry_if_transient,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 def extract(user: User, slot: str, now: dt.datetime) -> list[NovelEvent]:
     """Fetch the calendar and pick out the novel events: the one step worth retrying on its own.
 
@@ -108,8 +120,13 @@ def extract(user: User, slot: str, now: dt.datetime) -> list[NovelEvent]:
         honour_retry_after(exc)  # e.g. Google's quotaExceeded: wait for the quota window, don't hammer
         raise
     novel = analyze(dump, now=now, prefs=prefs_for(user), user_tz=user.timezone)
-    log.info("fetched %d events from %d calendar(s); %d novel in the next %d days",
-             sum(len(c.items) for c in dump.calendars), len(dump.calendars), len(novel), user.lookahead_days)
+    log.info(
+        "fetched %d events from %d calendar(s); %d novel in the next %d days",
+        sum(len(c.items) for c in dump.calendars),
+        len(dump.calendars),
+        len(novel),
+        user.lookahead_days,
+    )
     return novel
 
 
@@ -118,6 +135,10 @@ def extract_for(user: User, slot: str, now: dt.datetime) -> list[NovelEvent]:
     if slot.startswith("manual:") or not sealing_available():
         return extract(user, slot, now)
     cached = extract.with_options(
-        cache_policy=CacheKeyFnPolicy(cache_key_fn=_extract_cache_key), cache_expiration=CACHE_FOR, persist_result=True,
-        result_storage=cache_dir(load_settings().home), result_serializer=SealedPickleSerializer())
+        cache_policy=CacheKeyFnPolicy(cache_key_fn=_extract_cache_key),
+        cache_expiration=CACHE_FOR,
+        persist_result=True,
+        result_storage=cache_dir(load_settings().home),
+        result_serializer=SealedPickleSerializer(),
+    )
     return cached(user, slot, now)

@@ -19,8 +19,9 @@ from tasks.limits import GOOGLE_API, GOOGLE_SLOTS_PER_FETCH
 SOURCE = "google"
 
 
-def fetch_google(user: User, start: dt.datetime, end: dt.datetime,
-                 log: logging.Logger | logging.LoggerAdapter | None = None) -> CalendarDump:
+def fetch_google(
+    user: User, start: dt.datetime, end: dt.datetime, log: logging.Logger | logging.LoggerAdapter | None = None
+) -> CalendarDump:
     settings = load_settings()
     engine = store.store_engine(settings)
     grant = credentials.load_grant(user.id)
@@ -30,9 +31,13 @@ def fetch_google(user: User, start: dt.datetime, end: dt.datetime,
     rate_limit(GOOGLE_API.name, occupy=GOOGLE_SLOTS_PER_FETCH, strict=False)
     try:
         result = fetch_google_calendar(
-            grant, time_min=start, time_max=end,
+            grant,
+            time_min=start,
+            time_max=end,
             selection=CalendarSelection.of(user.include_calendars, user.exclude_calendars),
-            state=previous, state_key=key, api_endpoint=settings.google_api_endpoint,
+            state=previous,
+            state_key=key,
+            api_endpoint=settings.google_api_endpoint,
         )
     except ReconnectRequired:
         UserStore(engine).set_needs_reconnect(user.id, True)
@@ -43,7 +48,13 @@ def fetch_google(user: User, start: dt.datetime, end: dt.datetime,
         UserStore(engine).set_needs_reconnect(user.id, False)
     if log is not None:
         s = result.stats
-        log.info("google: %d API calls (+%d token), %d bytes, %d full / %d incremental syncs%s",
-                 s.api_calls, s.token_calls, s.bytes_received, s.full_syncs, s.incremental_syncs,
-                 f"; {s.state_note}" if s.state_note else "")
+        log.info(
+            "google: %d API calls (+%d token), %d bytes, %d full / %d incremental syncs%s",
+            s.api_calls,
+            s.token_calls,
+            s.bytes_received,
+            s.full_syncs,
+            s.incremental_syncs,
+            f"; {s.state_note}" if s.state_note else "",
+        )
     return result.dump

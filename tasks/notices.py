@@ -80,7 +80,9 @@ async def _failing_candidates(client: PrefectClient, since: dt.datetime) -> dict
                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=FAILED_TYPES)),
                 expected_start_time=FlowRunFilterExpectedStartTime(after_=since),  # type: ignore[arg-type]
             ),
-            sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=200, offset=offset,
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+            limit=200,
+            offset=offset,
         )
         for r in _scheduled(page):
             uid = r.parameters.get("user_id")
@@ -99,13 +101,15 @@ async def _recent_slot_runs(client: PrefectClient, user_id: str, since: dt.datet
             state=FlowRunFilterState(type=FlowRunFilterStateType(any_=FINAL_TYPES)),
             expected_start_time=FlowRunFilterExpectedStartTime(after_=since),  # type: ignore[arg-type]
         ),
-        sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=FAILING_SLOTS * 6,
+        sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+        limit=FAILING_SLOTS * 6,
     )
     return [_slot_run(r) for r in _scheduled(runs)]
 
 
-async def gather_problems(users: list[User], notices: list[OpenNotice], *,
-                          now: dt.datetime | None = None) -> dict[str, list[Problem]]:
+async def gather_problems(
+    users: list[User], notices: list[OpenNotice], *, now: dt.datetime | None = None
+) -> dict[str, list[Problem]]:
     """Each user's current problems. Only users with enough recent failures (or an open ``failing``
     notice to re-check) cost a per-user query."""
     since = (now or dt.datetime.now(dt.UTC)) - LOOKBACK
@@ -126,18 +130,36 @@ async def gather_problems(users: list[User], notices: list[OpenNotice], *,
 def _send_notice(user: User, problem: Problem, opened_at: dt.datetime, settings: Settings) -> str:
     domain = parseaddr(settings.from_email)[1].partition("@")[2] or "novel-events.localhost"
     public_url = getattr(settings, "public_url", None)  # the web app's base URL, when configured
-    email = notice_email(user, problem, public_url=str(public_url) if public_url else None,
-                         from_=settings.from_email, now=dt.datetime.now(dt.UTC), opened_at=opened_at, domain=domain)
-    mailer = make_mailer(settings.email_backend, outbox_dir=settings.outbox, smtp_url=settings.smtp_url,
-                         sendgrid_api_key=settings.sendgrid_api_key, sendgrid_host=settings.sendgrid_host)
+    email = notice_email(
+        user,
+        problem,
+        public_url=str(public_url) if public_url else None,
+        from_=settings.from_email,
+        now=dt.datetime.now(dt.UTC),
+        opened_at=opened_at,
+        domain=domain,
+    )
+    mailer = make_mailer(
+        settings.email_backend,
+        outbox_dir=settings.outbox,
+        smtp_url=settings.smtp_url,
+        sendgrid_api_key=settings.sendgrid_api_key,
+        sendgrid_host=settings.sendgrid_host,
+    )
     return mailer.send(email)
 
 
 def _emit_failing(user_id: str, problem: Problem) -> None:
-    payload: dict[str, Any] = {"reason": problem.reason, "slots": list(problem.slots),
-                               "flow_run_id": problem.flow_run_id or ""}
-    related = ([{"prefect.resource.id": f"prefect.flow-run.{problem.flow_run_id}", "prefect.resource.role": "flow-run"}]
-               if problem.flow_run_id else None)
+    payload: dict[str, Any] = {
+        "reason": problem.reason,
+        "slots": list(problem.slots),
+        "flow_run_id": problem.flow_run_id or "",
+    }
+    related = (
+        [{"prefect.resource.id": f"prefect.flow-run.{problem.flow_run_id}", "prefect.resource.role": "flow-run"}]
+        if problem.flow_run_id
+        else None
+    )
     emit_event(event=FAILING_EVENT, resource=user_resource(user_id), payload=payload, related=related)
 
 
@@ -173,8 +195,9 @@ async def notify_users(settings: Settings, log: Any = None) -> Plan:
     return the_plan
 
 
-@task(name="notify-users", task_run_name="tell users what broke", retries=1, retry_delay_seconds=10,
-      cache_policy=NO_CACHE)
+@task(
+    name="notify-users", task_run_name="tell users what broke", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE
+)
 async def notify_users_task() -> Plan:
     return await notify_users(load_settings(), get_run_logger())
 

@@ -114,8 +114,10 @@ def snapshot(full_name: str, d: DeploymentResponse) -> Deployed:
 async def apply(client: PrefectClient, steps: Sequence[Step], schemas: Mapping[str, dict[str, Any]]) -> Report:
     """Carry out ``steps`` (at most ``PARALLEL_WRITES`` at a time); a refused write is reported, not raised."""
     report = Report()
-    flow_ids = {name: await client.create_flow_from_name(name)
-                for name in sorted({s.spec.flow_name for s in steps if s.spec and s.action is not Action.DELETE})}
+    flow_ids = {
+        name: await client.create_flow_from_name(name)
+        for name in sorted({s.spec.flow_name for s in steps if s.spec and s.action is not Action.DELETE})
+    }
     gate = asyncio.Semaphore(PARALLEL_WRITES)
 
     async def one(step: Step) -> None:
@@ -127,8 +129,11 @@ async def apply(client: PrefectClient, steps: Sequence[Step], schemas: Mapping[s
                 elif step.action in (Action.PAUSE, Action.RESUME):
                     assert step.deployed is not None
                     deployment_id = UUID(step.deployed.id)
-                    await (client.pause_deployment(deployment_id) if step.action is Action.PAUSE
-                           else client.resume_deployment(deployment_id))
+                    await (
+                        client.pause_deployment(deployment_id)
+                        if step.action is Action.PAUSE
+                        else client.resume_deployment(deployment_id)
+                    )
                 else:
                     assert step.spec is not None
                     spec = step.spec
@@ -165,6 +170,7 @@ async def reconcile(
 
     ``schemas`` maps flow name -> parameter OpenAPI schema for the UI's run form.
     """
+
     async def work(c: PrefectClient) -> Report:
         existing = await read_managed(c, sorted({s.flow_name for s in specs}))
         todo = plan(specs, {name: snapshot(name, d) for name, d in existing.items()}, schemas)
@@ -185,6 +191,7 @@ async def reconcile_one(
     For a web request or a CLI command that changed one user: ``reconcile_one(digest_spec(user, pool))``.
     A removed user's deployment: :func:`delete_one`.
     """
+
     async def work(c: PrefectClient) -> Report:
         try:
             have = {spec.full_name: snapshot(spec.full_name, await c.read_deployment_by_name(spec.full_name))}
@@ -198,6 +205,7 @@ async def reconcile_one(
 
 async def delete_one(full_name: str, *, dry_run: bool = False, client: PrefectClient | None = None) -> Report:
     """Delete one managed deployment (``flow/deployment``) if it exists; its scheduled runs go with it."""
+
     async def work(c: PrefectClient) -> Report:
         try:
             d = await c.read_deployment_by_name(full_name)

@@ -49,8 +49,16 @@ PAGE = 200
 MAX_RUNS = 20_000
 HOLDER_GRACE = dt.timedelta(seconds=60)  # a claim younger than this is a send in progress
 MISSED_EVENT = "novel-events.digest.missed"
-NOT_DONE = [StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.FAILED, StateType.CRASHED,
-            StateType.CANCELLED, StateType.CANCELLING, StateType.PAUSED]
+NOT_DONE = [
+    StateType.SCHEDULED,
+    StateType.PENDING,
+    StateType.RUNNING,
+    StateType.FAILED,
+    StateType.CRASHED,
+    StateType.CANCELLED,
+    StateType.CANCELLING,
+    StateType.PAUSED,
+]
 
 
 @dataclass
@@ -60,13 +68,16 @@ class RecoveryReport:
     skipped: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (f"{len(self.rescheduled)} slot(s) re-run, {len(self.settled)} settled, "
-                f"{len(self.skipped)} skipped")
+        return f"{len(self.rescheduled)} slot(s) re-run, {len(self.settled)} settled, {len(self.skipped)} skipped"
 
 
 def policy_for(settings: Settings) -> Policy:
-    return Policy(window=settings.catchup_window, backoff=settings.retry_backoff,
-                  backoff_max=settings.retry_backoff_max, pending_timeout=settings.pending_timeout)
+    return Policy(
+        window=settings.catchup_window,
+        backoff=settings.retry_backoff,
+        backoff_max=settings.retry_backoff_max,
+        pending_timeout=settings.pending_timeout,
+    )
 
 
 def _view(run: FlowRun) -> RunView | None:
@@ -75,9 +86,11 @@ def _view(run: FlowRun) -> RunView | None:
         return None
     state = run.state
     return RunView(
-        id=str(run.id), user_id=str(params.get("user_id")),
+        id=str(run.id),
+        user_id=str(params.get("user_id")),
         slot=slot_for(run.expected_start_time, manual=False, flow_run_id=None),
-        state=state.type.value if state else "SCHEDULED", message=(state.message or "") if state else "",
+        state=state.type.value if state else "SCHEDULED",
+        message=(state.message or "") if state else "",
         entered=(state.timestamp if state else run.created) or dt.datetime.now(dt.UTC),
         deployment_id=str(run.deployment_id) if run.deployment_id else None,
     )
@@ -92,7 +105,9 @@ async def _recent_runs(client: PrefectClient, since: dt.datetime, until: dt.date
                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=NOT_DONE)),
                 expected_start_time=FlowRunFilterExpectedStartTime(after_=since, before_=until),  # type: ignore[arg-type]
             ),
-            sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=PAGE, offset=len(runs),
+            sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+            limit=PAGE,
+            offset=len(runs),
         )
         runs.extend(page)
         if len(page) < PAGE:
@@ -100,13 +115,18 @@ async def _recent_runs(client: PrefectClient, since: dt.datetime, until: dt.date
     return runs
 
 
-async def _holders(client: PrefectClient, rows: dict[tuple[str, str], Delivery], known: set[str],
-                   now: dt.datetime) -> list[FlowRun]:
+async def _holders(
+    client: PrefectClient, rows: dict[tuple[str, str], Delivery], known: set[str], now: dt.datetime
+) -> list[FlowRun]:
     """Runs holding a claim that the listing did not return (e.g. one that completed as sent)."""
     out: list[FlowRun] = []
     for d in rows.values():
-        if d.status is Status.SENDING and d.flow_run_id and d.flow_run_id not in known \
-                and now - d.claimed_at > HOLDER_GRACE:
+        if (
+            d.status is Status.SENDING
+            and d.flow_run_id
+            and d.flow_run_id not in known
+            and now - d.claimed_at > HOLDER_GRACE
+        ):
             try:
                 out.append(await client.read_flow_run(UUID(d.flow_run_id)))
             except (ObjectNotFound, ValueError):
@@ -132,8 +152,7 @@ async def recover(settings: Settings, now: dt.datetime | None = None) -> Recover
 async def _apply(client: PrefectClient, ledger: Ledger, d: Decision, report: RecoveryReport) -> None:
     what = f"{d.user_id} {d.slot}"
     if d.action is Action.CRASH_PENDING and d.run_id:
-        await client.set_flow_run_state(UUID(d.run_id), Crashed(message=f"Recovery sweep: {d.reason}."),
-                                        force=True)
+        await client.set_flow_run_state(UUID(d.run_id), Crashed(message=f"Recovery sweep: {d.reason}."), force=True)
         report.settled.append(f"{what}: run {d.run_id} crashed ({d.reason})")
     elif d.action is Action.RECORD_SENT and d.run_id:
         if ledger.settle_sent(d.user_id, d.slot, d.run_id, "recorded by the recovery sweep"):
@@ -142,10 +161,15 @@ async def _apply(client: PrefectClient, ledger: Ledger, d: Decision, report: Rec
         claim = ledger.claim(d.user_id, d.slot, flow_run_id=None, status=Status.MISSED)
         if claim.won:
             ledger.record(d.user_id, d.slot, Status.MISSED, detail=d.reason)
-            emit_event(event=MISSED_EVENT, resource={
-                "prefect.resource.id": f"novel-events.user.{d.user_id}",
-                "prefect.resource.name": d.user_id, "novel-events.slot": d.slot,
-            }, payload={"user_id": d.user_id, "slot": d.slot, "reason": d.reason[:300]})
+            emit_event(
+                event=MISSED_EVENT,
+                resource={
+                    "prefect.resource.id": f"novel-events.user.{d.user_id}",
+                    "prefect.resource.name": d.user_id,
+                    "novel-events.slot": d.slot,
+                },
+                payload={"user_id": d.user_id, "slot": d.slot, "reason": d.reason[:300]},
+            )
             report.settled.append(f"{what}: missed ({d.reason})")
     elif d.action is Action.RERUN:
         await _rerun(client, ledger, d, report)
@@ -157,8 +181,11 @@ async def _rerun(client: PrefectClient, ledger: Ledger, d: Decision, report: Rec
     if at is None:
         return
     try:
-        dep = (await client.read_deployment(UUID(d.deployment_id)) if d.deployment_id
-               else await client.read_deployment_by_name(user_deployment_full_name(d.user_id)))
+        dep = (
+            await client.read_deployment(UUID(d.deployment_id))
+            if d.deployment_id
+            else await client.read_deployment_by_name(user_deployment_full_name(d.user_id))
+        )
     except ObjectNotFound:
         report.skipped.append(f"{what}: no deployment (user removed?)")
         return
@@ -174,8 +201,11 @@ async def _rerun(client: PrefectClient, ledger: Ledger, d: Decision, report: Rec
     if d.run_id:  # its holder died mid-send: an unknown outcome, re-sent at most once (same Message-ID)
         ledger.release(d.user_id, d.slot, d.run_id, "the run holding this slot died mid-send")
     run = await client.create_flow_run_from_deployment(
-        dep.id, parameters={"user_id": d.user_id}, state=Scheduled(scheduled_time=at),
-        idempotency_key=d.idempotency_key, tags=["recovery"],
+        dep.id,
+        parameters={"user_id": d.user_id},
+        state=Scheduled(scheduled_time=at),
+        idempotency_key=d.idempotency_key,
+        tags=["recovery"],
     )
     report.rescheduled.append(f"{what} (attempt {d.attempt}: {d.reason[:120]}) -> {run.name}")
 
@@ -185,8 +215,7 @@ async def recover_stuck(settings: Settings) -> RecoveryReport:
     return await recover(settings)
 
 
-@task(name="recover-undelivered-slots", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE,
-      persist_result=False)
+@task(name="recover-undelivered-slots", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE, persist_result=False)
 async def recover_stuck_task() -> RecoveryReport:
     settings = load_settings()
     report = await recover(settings)

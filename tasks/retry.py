@@ -33,8 +33,9 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-def call_retrying(fn: Callable[[], T], *, budget: float, first: float = 1.0, cap: float = 30.0,
-                  log: Any = None, what: str = "store") -> T:
+def call_retrying(
+    fn: Callable[[], T], *, budget: float, first: float = 1.0, cap: float = 30.0, log: Any = None, what: str = "store"
+) -> T:
     """Call ``fn`` until it succeeds, retrying transient failures with jittered backoff for ``budget`` s.
 
     For steps that must not give up at the first blip (recording a send that happened) and that are

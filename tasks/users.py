@@ -10,7 +10,6 @@ from tasks import store
 from tasks.retry import retry_if_transient
 
 
-@task(name="list-users", retries=2, retry_delay_seconds=5, retry_condition_fn=retry_if_transient,
-      cache_policy=NO_CACHE)
+@task(name="list-users", retries=2, retry_delay_seconds=5, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
 def list_users() -> list[User]:
     return store.users().list()

@@ -63,10 +63,16 @@ def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("novel-home")
     # Tests run the maintenance job by hand: a scheduled one would sync in the middle of a test.
     # Local feeds: anything under this session's temp folder; remote feeds: the session's local feed server.
-    with environ({"NOVEL_EVENTS_HOME": str(home), "NOVEL_EVENTS_EMAIL_BACKEND": "outbox",
-                  "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0", "NOVEL_EVENTS_RECOVERY_EVERY_MINUTES": "0",
-                  "NOVEL_EVENTS_ICS_ROOT": str(tmp_path_factory.getbasetemp()),
-                  "NOVEL_EVENTS_ICS_ALLOW_PRIVATE": _feed_server().allow}):
+    with environ(
+        {
+            "NOVEL_EVENTS_HOME": str(home),
+            "NOVEL_EVENTS_EMAIL_BACKEND": "outbox",
+            "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0",
+            "NOVEL_EVENTS_RECOVERY_EVERY_MINUTES": "0",
+            "NOVEL_EVENTS_ICS_ROOT": str(tmp_path_factory.getbasetemp()),
+            "NOVEL_EVENTS_ICS_ALLOW_PRIVATE": _feed_server().allow,
+        }
+    ):
         yield home
     _feed_server().stop()
 
@@ -97,18 +103,25 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory, session_home: Path) ->
     from cli.processes import start_server
 
     # timeout: a loaded 2-core machine (parallel suites) can take minutes to bring a server up
-    server, api = start_server(tmp_path_factory.mktemp("prefect-home"), scheduler_loop=2, timeout=600,
-                               secrets_dir=tmp_path_factory.mktemp("prefect-secrets"), extra_env={
-        # a dead run's deployment-concurrency lease expires after 30 s (the minimum), checked every 2 s
-        "PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION": "30",
-        "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "2",
-    })
+    server, api = start_server(
+        tmp_path_factory.mktemp("prefect-home"),
+        scheduler_loop=2,
+        timeout=600,
+        secrets_dir=tmp_path_factory.mktemp("prefect-secrets"),
+        extra_env={
+            # a dead run's deployment-concurrency lease expires after 30 s (the minimum), checked every 2 s
+            "PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION": "30",
+            "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "2",
+        },
+    )
     try:
         # the server refuses requests without the auth string; clients (and workers, via the
         # environment) send it
         auth = server.client_env["PREFECT_API_AUTH_STRING"]
-        with environ({"PREFECT_API_URL": api, **server.client_env}), temporary_settings(
-                updates={PREFECT_API_URL: api, PREFECT_API_AUTH_STRING: auth}):
+        with (
+            environ({"PREFECT_API_URL": api, **server.client_env}),
+            temporary_settings(updates={PREFECT_API_URL: api, PREFECT_API_AUTH_STRING: auth}),
+        ):
             yield api
     finally:
         server.stop()
@@ -152,7 +165,13 @@ def worker(initialized: str, session_home: Path, session_google: object) -> Iter
     from cli.processes import start_worker
     from novel_events.settings import load_settings
 
-    child = start_worker(initialized, load_settings().work_pool, session_home / "worker.log", limit=4,
-                         poll_seconds=1, env={"NOVEL_EVENTS_HOME": str(session_home)})
+    child = start_worker(
+        initialized,
+        load_settings().work_pool,
+        session_home / "worker.log",
+        limit=4,
+        poll_seconds=1,
+        env={"NOVEL_EVENTS_HOME": str(session_home)},
+    )
     yield child
     child.stop()

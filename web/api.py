@@ -65,18 +65,28 @@ class RunIn(BaseModel):
 def invalid(field: str, message: str, where: str = "body") -> JSONResponse:
     name = api_field(field)
     return JSONResponse(
-        {"detail": [{"loc": [where, name], "msg": message, "type": "invalid_input"}], "field": name}, 422)
+        {"detail": [{"loc": [where, name], "msg": message, "type": "invalid_input"}], "field": name}, 422
+    )
 
 
 def user_json(user: User) -> dict[str, Any]:
     s = user.schedule
     nxt = s.next_times(dt.datetime.now(dt.UTC))[0] if user.enabled else None
     return {
-        "id": user.id, "email": user.email, "timezone": s.timezone, "schedule": s.cadence.value,
-        "at": s.at.strftime("%H:%M"), "day": s.day, "source": "google" if user.source == "google" else "ics",
-        "lookahead_days": user.lookahead_days, "sensitivity": user.sensitivity, "enabled": user.enabled,
-        "send_when_empty": user.send_when_empty, "include_calendars": list(user.include_calendars),
-        "exclude_calendars": list(user.exclude_calendars), "needs_reconnect": user.needs_reconnect,
+        "id": user.id,
+        "email": user.email,
+        "timezone": s.timezone,
+        "schedule": s.cadence.value,
+        "at": s.at.strftime("%H:%M"),
+        "day": s.day,
+        "source": "google" if user.source == "google" else "ics",
+        "lookahead_days": user.lookahead_days,
+        "sensitivity": user.sensitivity,
+        "enabled": user.enabled,
+        "send_when_empty": user.send_when_empty,
+        "include_calendars": list(user.include_calendars),
+        "exclude_calendars": list(user.exclude_calendars),
+        "needs_reconnect": user.needs_reconnect,
         "next_digest": nxt.isoformat() if nxt else None,
         "next_digest_utc": nxt.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if nxt else None,
     }
@@ -155,8 +165,7 @@ async def start_run(user_id: str, request: Request, body: RunIn | None = None) -
     if isinstance(found, JSONResponse):
         return found
     run_id = await svc.start_run(user_id, dry_run=bool(body and body.dry_run))
-    return JSONResponse({"flow_run_id": str(run_id), "user_id": user_id, "dry_run": bool(body and body.dry_run)},
-                        202)
+    return JSONResponse({"flow_run_id": str(run_id), "user_id": user_id, "dry_run": bool(body and body.dry_run)}, 202)
 
 
 @router.get("/users/{user_id}/runs", response_model=None)

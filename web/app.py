@@ -34,10 +34,17 @@ def create_app(
     if settings.secret_key is None or len(settings.secret_key.get_secret_value()) < 16:
         raise InvalidInput("NOVEL_EVENTS_SECRET_KEY", "the web app needs it: set at least 16 random characters")
     if not settings.public_url:
-        raise InvalidInput("NOVEL_EVENTS_PUBLIC_URL", "the web app needs it: the address people open, e.g. "
-                                                       "https://digest.example.org")
-    app = FastAPI(title="novel-events", version="1", docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
-                  description="Self-service pages and the JSON API (`/api/v1`, bearer `NOVEL_EVENTS_API_TOKEN`).")
+        raise InvalidInput(
+            "NOVEL_EVENTS_PUBLIC_URL", "the web app needs it: the address people open, e.g. https://digest.example.org"
+        )
+    app = FastAPI(
+        title="novel-events",
+        version="1",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        description="Self-service pages and the JSON API (`/api/v1`, bearer `NOVEL_EVENTS_API_TOKEN`).",
+    )
     app.state.settings = settings
     app.state.services = services or Services.create(settings)
     # autoescape everything: Starlette's default only escapes *.html, and ours are *.html.j2
@@ -47,8 +54,12 @@ def create_app(
     app.state.api_limiter = RateLimiter(api_per_minute)
     app.middleware("http")(security_headers)
     app.add_middleware(
-        SessionMiddleware, secret_key=settings.secret_key.get_secret_value(), session_cookie=SESSION_COOKIE,
-        max_age=SESSION_MAX_AGE, same_site="lax", https_only=settings.public_url.startswith("https://"),
+        SessionMiddleware,
+        secret_key=settings.secret_key.get_secret_value(),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+        https_only=settings.public_url.startswith("https://"),
     )
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -57,8 +68,9 @@ def create_app(
     async def _http_error(request: Request, exc: StarletteHTTPException) -> HTMLResponse | JSONResponse:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
-        return pages.message(request, "Something is not right", str(exc.detail), status=exc.status_code,
-                             headers=exc.headers)
+        return pages.message(
+            request, "Something is not right", str(exc.detail), status=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(api.Unauthorized)
     async def _unauthorized(request: Request, exc: api.Unauthorized) -> JSONResponse:

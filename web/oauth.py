@@ -59,9 +59,16 @@ def start(settings: Settings, session: dict[str, Any]) -> str:
     verifier, challenge = pkce_pair()
     session[SESSION_KEY] = {"state": state, "verifier": verifier, "at": int(time.time())}
     query = {
-        "client_id": settings.google_client_id, "redirect_uri": redirect_uri(settings), "response_type": "code",
-        "scope": READONLY_SCOPE, "access_type": "offline", "prompt": "consent", "include_granted_scopes": "false",
-        "state": state, "code_challenge": challenge, "code_challenge_method": "S256",
+        "client_id": settings.google_client_id,
+        "redirect_uri": redirect_uri(settings),
+        "response_type": "code",
+        "scope": READONLY_SCOPE,
+        "access_type": "offline",
+        "prompt": "consent",
+        "include_granted_scopes": "false",
+        "state": state,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
     }
     sep = "&" if "?" in settings.google_auth_uri else "?"
     return f"{settings.google_auth_uri}{sep}{urlencode(query)}"
@@ -74,8 +81,9 @@ def check_callback(session: dict[str, Any], params: dict[str, str]) -> str:
     pending = session.pop(SESSION_KEY, None)
     state = params.get("state") or ""
     if not isinstance(pending, dict) or not state or not hmac.compare_digest(str(pending.get("state", "")), state):
-        raise SignInError("this sign-in link is not valid in this browser (it was used already, or started "
-                          "elsewhere); start again")
+        raise SignInError(
+            "this sign-in link is not valid in this browser (it was used already, or started elsewhere); start again"
+        )
     if int(time.time()) - int(pending.get("at", 0)) > STATE_TTL:
         raise SignInError("the sign-in took too long; start again")
     if params.get("error"):
@@ -91,8 +99,14 @@ def exchange(settings: Settings, code: str, verifier: str) -> UserGrant:
     """Trade the code (+ PKCE verifier) for a refresh token at the token endpoint."""
     assert settings.google_client_id and settings.google_client_secret is not None
     secret = settings.google_client_secret.get_secret_value()
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri(settings),
-            "client_id": settings.google_client_id, "client_secret": secret, "code_verifier": verifier}
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri(settings),
+        "client_id": settings.google_client_id,
+        "client_secret": secret,
+        "code_verifier": verifier,
+    }
     try:
         resp = httpx.post(settings.google_token_uri, data=form, timeout=15)
     except httpx.HTTPError:
@@ -106,13 +120,19 @@ def exchange(settings: Settings, code: str, verifier: str) -> UserGrant:
         raise SignInError(f"Google refused the code exchange (HTTP {resp.status_code}); start again")
     refresh = body.get("refresh_token")
     if not isinstance(refresh, str) or not refresh:
-        raise SignInError("Google returned no refresh token; remove novel-events at "
-                          "https://myaccount.google.com/permissions and sign in again")
+        raise SignInError(
+            "Google returned no refresh token; remove novel-events at "
+            "https://myaccount.google.com/permissions and sign in again"
+        )
     scopes = set(str(body.get("scope", READONLY_SCOPE)).split())
     if READONLY_SCOPE not in scopes and "https://www.googleapis.com/auth/calendar" not in scopes:
         raise SignInError("read-only calendar access was not granted; sign in again and allow it")
-    return UserGrant(refresh_token=refresh, client_id=settings.google_client_id, client_secret=secret,
-                     token_uri=settings.google_token_uri)
+    return UserGrant(
+        refresh_token=refresh,
+        client_id=settings.google_client_id,
+        client_secret=secret,
+        token_uri=settings.google_token_uri,
+    )
 
 
 def identify(settings: Settings, grant: UserGrant) -> Identity:

@@ -52,12 +52,18 @@ def render(request: Request, template: str, status: int = 200, headers: Any = No
     ctx.setdefault("signed_in", bool(request.session.get("uid")))
     ctx["csrf"] = csrf_token(request)
     ctx["flash"] = request.session.pop("flash", None)
-    return request.app.state.templates.TemplateResponse(
-        request, template, ctx, status_code=status, headers=headers)
+    return request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status, headers=headers)
 
 
-def message(request: Request, title: str, text: str, *, status: int = 200, headers: Any = None,
-            link: tuple[str, str] | None = None) -> HTMLResponse:
+def message(
+    request: Request,
+    title: str,
+    text: str,
+    *,
+    status: int = 200,
+    headers: Any = None,
+    link: tuple[str, str] | None = None,
+) -> HTMLResponse:
     return render(request, "message.html.j2", status, headers, title=title, text=text, link=link)
 
 
@@ -82,6 +88,7 @@ def _user(request: Request) -> User | None:
 
 
 # -- home and sign-in ------------------------------------------------------------------------------------------
+
 
 @router.get("/")
 async def home(request: Request) -> Response:
@@ -120,8 +127,9 @@ async def google_callback(request: Request) -> Response:
     await svc.reconcile_user(uid)
     request.session.clear()  # a new session for the signed-in person (no fixation)
     request.session.update({"uid": uid, "fresh": fresh})
-    request.session["flash"] = ("Welcome! Your calendar is connected. Check the settings below and save them."
-                                if fresh else "Signed in.")
+    request.session["flash"] = (
+        "Welcome! Your calendar is connected. Check the settings below and save them." if fresh else "Signed in."
+    )
     return _see_other("/settings")
 
 
@@ -133,6 +141,7 @@ async def logout(request: Request) -> Response:
 
 
 # -- links from emails -----------------------------------------------------------------------------------------
+
 
 @router.get("/manage/{token}")
 async def manage(token: str, request: Request) -> Response:
@@ -178,8 +187,9 @@ async def unsubscribe(token: str, request: Request) -> Response:
     if user.enabled:
         svc.users.save(user.with_changes(enabled=False))
     await svc.reconcile_user(user.id)
-    return render(request, "paused.html.j2", user=user, manage=_signer(request).manage_url(
-        user.id, dt.datetime.now(dt.UTC)))
+    return render(
+        request, "paused.html.j2", user=user, manage=_signer(request).manage_url(user.id, dt.datetime.now(dt.UTC))
+    )
 
 
 @router.get("/mute/{token}")
@@ -205,15 +215,21 @@ async def mute(token: str, request: Request) -> Response:
         return message(request, "This link does not work", "this digest no longer exists", status=404)
     svc.mutes.add(uid, rule)
     manage = _signer(request).manage_url(uid, dt.datetime.now(dt.UTC))
-    return message(request, "Hidden from your digests",
-                   f"Events like “{rule.label}” will not be listed as new from your next digest on. "
-                   "You can show them again on your settings page.", link=(manage, "Open your settings"))
+    return message(
+        request,
+        "Hidden from your digests",
+        f"Events like “{rule.label}” will not be listed as new from your next digest on. "
+        "You can show them again on your settings page.",
+        link=(manage, "Open your settings"),
+    )
 
 
 # -- settings --------------------------------------------------------------------------------------------------
 
-async def _settings_page(request: Request, user: User, *, status: int = 200, error: str | None = None,
-                         values: dict[str, Any] | None = None) -> Response:
+
+async def _settings_page(
+    request: Request, user: User, *, status: int = 200, error: str | None = None, values: dict[str, Any] | None = None
+) -> Response:
     svc = _svc(request)
     calendars = await in_thread(svc.calendars, user)
     include = {c.casefold() for c in user.include_calendars}
@@ -221,15 +237,31 @@ async def _settings_page(request: Request, user: User, *, status: int = 200, err
         c["checked"] = not include or c["id"].casefold() in include or c["summary"].casefold() in include
     s = user.schedule
     current = {
-        "enabled": user.enabled, "email": user.email, "schedule": s.cadence.value, "day": s.day or "mon",
-        "at": s.at.strftime("%H:%M"), "timezone": s.timezone, "lookahead_days": user.lookahead_days,
-        "sensitivity": user.sensitivity, "send_when_empty": user.send_when_empty,
+        "enabled": user.enabled,
+        "email": user.email,
+        "schedule": s.cadence.value,
+        "day": s.day or "mon",
+        "at": s.at.strftime("%H:%M"),
+        "timezone": s.timezone,
+        "lookahead_days": user.lookahead_days,
+        "sensitivity": user.sensitivity,
+        "send_when_empty": user.send_when_empty,
     }
     current.update(values or {})
     return render(
-        request, "settings.html.j2", status, user=user, v=current, error=error, calendars=calendars,
-        zones=time_zones(), cadences=[c.value for c in Cadence], days=DAYS, sensitivities=SENSITIVITIES,
-        fresh=bool(request.session.get("fresh")), mutes=svc.mutes.list(user.id),
+        request,
+        "settings.html.j2",
+        status,
+        user=user,
+        v=current,
+        error=error,
+        calendars=calendars,
+        zones=time_zones(),
+        cadences=[c.value for c in Cadence],
+        days=DAYS,
+        sensitivities=SENSITIVITIES,
+        fresh=bool(request.session.get("fresh")),
+        mutes=svc.mutes.list(user.id),
         deliveries=svc.ledger.recent(user.id, limit=10),
         next_times=s.next_times(dt.datetime.now(dt.UTC), 3) if user.enabled else [],
     )
@@ -239,8 +271,13 @@ def _signed_in(request: Request) -> User | Response:
     user = _user(request)
     if user is None:
         request.session.pop("uid", None)
-        return message(request, "Please sign in", "Sign in with Google, or open the settings link in your latest "
-                       "digest.", status=401, link=("/", "Sign in"))
+        return message(
+            request,
+            "Please sign in",
+            "Sign in with Google, or open the settings link in your latest digest.",
+            status=401,
+            link=("/", "Sign in"),
+        )
     return user
 
 
@@ -260,22 +297,34 @@ async def save_settings(request: Request) -> Response:
     svc = _svc(request)
     schedule = _one(form, "schedule")
     values: dict[str, Any] = {
-        "enabled": _one(form, "enabled") == "on", "email": _one(form, "email"), "schedule": schedule,
-        "day": _one(form, "day") if schedule == "weekly" else None, "at": _one(form, "at"),
-        "timezone": _one(form, "timezone"), "lookahead_days": _one(form, "lookahead_days"),
-        "sensitivity": _one(form, "sensitivity"), "send_when_empty": _one(form, "send_when_empty") == "on",
+        "enabled": _one(form, "enabled") == "on",
+        "email": _one(form, "email"),
+        "schedule": schedule,
+        "day": _one(form, "day") if schedule == "weekly" else None,
+        "at": _one(form, "at"),
+        "timezone": _one(form, "timezone"),
+        "lookahead_days": _one(form, "lookahead_days"),
+        "sensitivity": _one(form, "sensitivity"),
+        "send_when_empty": _one(form, "send_when_empty") == "on",
     }
     include = user.include_calendars
     if "calendars_listed" in form:
         listed, chosen = form.get("calendars_listed", []), form.get("calendars", [])
         chosen = [c for c in chosen if c in listed]
         if not chosen:
-            return await _settings_page(request, user, status=422, values=values,
-                                        error="calendars: choose at least one calendar")
+            return await _settings_page(
+                request, user, status=422, values=values, error="calendars: choose at least one calendar"
+            )
         include = () if set(chosen) == set(listed) else tuple(chosen)
     try:
-        updated = build_user(user.id, **values, source=user.source, include_calendars=include,
-                             exclude_calendars=user.exclude_calendars, base=user)
+        updated = build_user(
+            user.id,
+            **values,
+            source=user.source,
+            include_calendars=include,
+            exclude_calendars=user.exclude_calendars,
+            base=user,
+        )
     except InvalidInput as exc:
         return await _settings_page(request, user, status=422, values=values, error=str(exc))
     changed = svc.users.save(updated)
@@ -283,7 +332,8 @@ async def save_settings(request: Request) -> Response:
     request.session.pop("fresh", None)
     when = updated.schedule.next_times(dt.datetime.now(dt.UTC))[0] if updated.enabled else None
     request.session["flash"] = ("Saved. " if changed else "Nothing changed. ") + (
-        f"Next digest {when.strftime('%a %d %b %H:%M')} ({updated.timezone})." if when else "Your digest is paused.")
+        f"Next digest {when.strftime('%a %d %b %H:%M')} ({updated.timezone})." if when else "Your digest is paused."
+    )
     return _see_other("/settings")
 
 
@@ -295,10 +345,17 @@ async def preview(request: Request) -> Response:
     try:
         html, count = await in_thread(_svc(request).preview, user)
     except Exception as exc:  # a calendar that cannot be read right now: say so, do not crash
-        return message(request, "No preview", f"your calendar could not be read just now ({type(exc).__name__})",
-                       status=502, link=("/settings", "Back to settings"))
-    banner = ('<div style="background:#fef3c7;color:#78350f;padding:8px 12px;font:14px sans-serif">'
-              f'Preview: {count} novel event(s). Nothing was sent. <a href="/settings">Back to settings</a></div>')
+        return message(
+            request,
+            "No preview",
+            f"your calendar could not be read just now ({type(exc).__name__})",
+            status=502,
+            link=("/settings", "Back to settings"),
+        )
+    banner = (
+        '<div style="background:#fef3c7;color:#78350f;padding:8px 12px;font:14px sans-serif">'
+        f'Preview: {count} novel event(s). Nothing was sent. <a href="/settings">Back to settings</a></div>'
+    )
     return HTMLResponse(re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + banner, html, count=1))
 
 

@@ -83,7 +83,8 @@ class Services:
                 await self.reconcile_user(user_id)
                 dep = await client.read_deployment_by_name(user_deployment_full_name(user_id))
             run = await client.create_flow_run_from_deployment(
-                dep.id, parameters={"user_id": user_id, "manual": True, "dry_run": dry_run}, tags=["manual", "web"])
+                dep.id, parameters={"user_id": user_id, "manual": True, "dry_run": dry_run}, tags=["manual", "web"]
+            )
             return run.id
 
     async def runs(self, user_id: str, limit: int = 10) -> list[dict[str, Any]]:
@@ -94,12 +95,19 @@ class Services:
         out = []
         for r in rows:
             scheduled = dt.datetime.fromisoformat(r["scheduled"]) if r["scheduled"] else None
-            out.append({
-                "flow_run_id": r["id"], "name": r["flowRun"], "manual": r["manual"],
-                "slot": slot_for(scheduled, manual=r["manual"], flow_run_id=r["id"]),
-                "scheduled": r["scheduled"], "started": r["started"], "state": r["state"],
-                "delivery": r["delivery"], "outcome": r["outcome"],
-            })
+            out.append(
+                {
+                    "flow_run_id": r["id"],
+                    "name": r["flowRun"],
+                    "manual": r["manual"],
+                    "slot": slot_for(scheduled, manual=r["manual"], flow_run_id=r["id"]),
+                    "scheduled": r["scheduled"],
+                    "started": r["started"],
+                    "state": r["state"],
+                    "delivery": r["delivery"],
+                    "outcome": r["outcome"],
+                }
+            )
         return out
 
     # -- Google ----------------------------------------------------------------------------------------------
@@ -128,8 +136,15 @@ class Services:
                 entries = api.calendar_list()
         except Exception:
             return []
-        return [{"id": str(e.get("id")), "summary": str(e.get("summaryOverride") or e.get("summary") or e.get("id")),
-                 "primary": bool(e.get("primary"))} for e in entries if e.get("id")]
+        return [
+            {
+                "id": str(e.get("id")),
+                "summary": str(e.get("summaryOverride") or e.get("summary") or e.get("id")),
+                "primary": bool(e.get("primary")),
+            }
+            for e in entries
+            if e.get("id")
+        ]
 
     def preview(self, user: User) -> tuple[str, int]:
         """The digest as it would be sent now (HTML) and how many novel events; sends nothing."""

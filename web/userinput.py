@@ -11,8 +11,15 @@ from novel_events.schedules import Schedule
 
 # The CLI names fields by option; the API and the forms by the option's JSON name.
 API_NAMES = {
-    "ID": "id", "--email": "email", "--timezone": "timezone", "--schedule": "schedule", "--at": "at",
-    "--day": "day", "--source": "source", "--lookahead-days": "lookahead_days", "--sensitivity": "sensitivity",
+    "ID": "id",
+    "--email": "email",
+    "--timezone": "timezone",
+    "--schedule": "schedule",
+    "--at": "at",
+    "--day": "day",
+    "--source": "source",
+    "--lookahead-days": "lookahead_days",
+    "--sensitivity": "sensitivity",
 }
 
 
@@ -67,9 +74,13 @@ def build_user(
     check_user_id(user_id)
     sched = Schedule.parse(schedule, at, timezone, day or None)
     values: dict[str, Any] = {
-        "email": check_email(email), "schedule": sched, "source": check_source_value(source),
-        "lookahead_days": _lookahead(lookahead_days), "sensitivity": check_sensitivity(sensitivity),
-        "enabled": bool(enabled), "send_when_empty": bool(send_when_empty),
+        "email": check_email(email),
+        "schedule": sched,
+        "source": check_source_value(source),
+        "lookahead_days": _lookahead(lookahead_days),
+        "sensitivity": check_sensitivity(sensitivity),
+        "enabled": bool(enabled),
+        "send_when_empty": bool(send_when_empty),
         "include_calendars": _names(include_calendars, "include_calendars"),
         "exclude_calendars": _names(exclude_calendars, "exclude_calendars"),
     }

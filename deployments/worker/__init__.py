@@ -37,8 +37,10 @@ REFILL_DELAY = 0.5  # seconds: slots freed within this window are refilled by on
 class NovelEventsWorker(ProcessWorker):
     type = WORKER_TYPE
     _display_name = "novel-events (warm process)"
-    _description = ("Runs each flow run in its own process, forked from a parent that already imported Prefect "
-                    "and the novel-events flows (no interpreter start-up per run).")
+    _description = (
+        "Runs each flow run in its own process, forked from a parent that already imported Prefect "
+        "and the novel-events flows (no interpreter start-up per run)."
+    )
     _documentation_url = "https://github.com/novel-events/novel-events#scaling-out"
 
     _exec_stack: AsyncExitStack | None = None
@@ -96,8 +98,12 @@ class NovelEventsWorker(ProcessWorker):
                 except Exception:  # the regular poll loop reports API trouble; this is only a shortcut
                     self._logger.debug("refill poll failed", exc_info=True)
 
-    async def run(self, flow_run: FlowRun, configuration: ProcessJobConfiguration,
-                  task_status: anyio.abc.TaskStatus[int] | None = None) -> ProcessWorkerResult:
+    async def run(
+        self,
+        flow_run: FlowRun,
+        configuration: ProcessJobConfiguration,
+        task_status: anyio.abc.TaskStatus[int] | None = None,
+    ) -> ProcessWorkerResult:
         if configuration._command_configured or self._exec is None:
             return await super().run(flow_run, configuration, task_status)
         from prefect.flows import load_flow_from_flow_run
@@ -107,16 +113,19 @@ class NovelEventsWorker(ProcessWorker):
         from deployments.worker.fork import ForkStarter
 
         status = task_status or anyio.TASK_STATUS_IGNORED
-        workdir = (contextlib.nullcontext(str(configuration.working_dir)) if configuration.working_dir
-                   else tempfile.TemporaryDirectory(suffix="prefect"))
+        workdir = (
+            contextlib.nullcontext(str(configuration.working_dir))
+            if configuration.working_dir
+            else tempfile.TemporaryDirectory(suffix="prefect")
+        )
         with workdir as cwd:
             starter = ForkStarter(env=configuration.env, cwd=cwd, control_channel=self._exec.control_channel)
-            executor = self._exec.create_executor(flow_run, starter, resolve_flow=load_flow_from_flow_run,
-                                                  propose_submitting=False)
+            executor = self._exec.create_executor(
+                flow_run, starter, resolve_flow=load_flow_from_flow_run, propose_submitting=False
+            )
             execution: FlowRunExecutionResult | None = None
 
-            async def execute(*, task_status: anyio.abc.TaskStatus[ProcessHandle] = anyio.TASK_STATUS_IGNORED
-                              ) -> None:
+            async def execute(*, task_status: anyio.abc.TaskStatus[ProcessHandle] = anyio.TASK_STATUS_IGNORED) -> None:
                 nonlocal execution
                 execution = await executor.submit(task_status=task_status)
 

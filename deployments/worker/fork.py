@@ -82,8 +82,13 @@ def run_engine(env: dict[str, str], cwd: str | None) -> None:
 class ForkStarter:
     """A ``ProcessStarter`` (see prefect.runner._flow_run_executor) that forks instead of exec'ing Python."""
 
-    def __init__(self, *, env: dict[str, str | None], cwd: Path | str | None = None,
-                 control_channel: ControlChannel | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        env: dict[str, str | None],
+        cwd: Path | str | None = None,
+        control_channel: ControlChannel | None = None,
+    ) -> None:
         self._env = env
         self._cwd = cwd
         self._control_channel = control_channel
@@ -95,15 +100,18 @@ class ForkStarter:
         # the same precedence as Prefect's EngineCommandStarter: worker env < job env < worker settings
         env: dict[str, str | None] = {**os.environ, **self._env}
         env.update(get_current_settings().to_environment_variables(exclude_unset=True))
-        env.update({
-            "PREFECT__FLOW_RUN_ID": str(flow_run.id),
-            "PREFECT__ENABLE_CANCELLATION_AND_CRASHED_HOOKS": "false",
-            **control_env,
-        })
+        env.update(
+            {
+                "PREFECT__FLOW_RUN_ID": str(flow_run.id),
+                "PREFECT__ENABLE_CANCELLATION_AND_CRASHED_HOOKS": "false",
+                **control_env,
+            }
+        )
         return sanitize_subprocess_env(env)
 
-    async def start(self, flow_run: FlowRun,
-                    task_status: anyio.abc.TaskStatus[ProcessHandle] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def start(
+        self, flow_run: FlowRun, task_status: anyio.abc.TaskStatus[ProcessHandle] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
         from prefect.runner._process_manager import ProcessHandle
 
         control_env: dict[str, str] = {}
@@ -115,9 +123,12 @@ class ForkStarter:
                 registered = True
             except RuntimeError:  # no loopback listener: cancellation falls back to killing the process
                 pass
-        proc = fork_context().Process(target=run_engine, args=(self._run_env(flow_run, control_env),
-                                                               str(self._cwd) if self._cwd else None),
-                                      name=f"flow-run-{flow_run.id}", daemon=False)
+        proc = fork_context().Process(
+            target=run_engine,
+            args=(self._run_env(flow_run, control_env), str(self._cwd) if self._cwd else None),
+            name=f"flow-run-{flow_run.id}",
+            daemon=False,
+        )
         try:
             await anyio.to_thread.run_sync(proc.start)
         except BaseException:

@@ -45,9 +45,7 @@ def make_mailer(
     name = (backend or "").strip().lower()
     if name == "outbox":
         if not outbox_dir:
-            raise InvalidInput(
-                _FIELD, "backend 'outbox' needs NOVEL_EVENTS_OUTBOX_DIR (or NOVEL_EVENTS_HOME)"
-            )
+            raise InvalidInput(_FIELD, "backend 'outbox' needs NOVEL_EVENTS_OUTBOX_DIR (or NOVEL_EVENTS_HOME)")
         from novel_events.mailers.outbox import OutboxMailer
 
         return OutboxMailer(outbox_dir)

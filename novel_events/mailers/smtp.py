@@ -141,7 +141,12 @@ class SmtpMailer:
     name = "smtp"
 
     def __init__(
-        self, url: str, timeout: float = 300.0, *, data_timeout: float = 600.0, connect_timeout: float = 30.0,
+        self,
+        url: str,
+        timeout: float = 300.0,
+        *,
+        data_timeout: float = 600.0,
+        connect_timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.config = parse_smtp_url(url)
@@ -151,8 +156,9 @@ class SmtpMailer:
         self._ssl_context = ssl_context
 
     def __repr__(self) -> str:
-        return (f"SmtpMailer(url={self.config.redacted_url()!r}, timeout={self.timeout}, "
-                f"data_timeout={self.data_timeout})")
+        return (
+            f"SmtpMailer(url={self.config.redacted_url()!r}, timeout={self.timeout}, data_timeout={self.data_timeout})"
+        )
 
     @property
     def _where(self) -> str:
@@ -254,9 +260,7 @@ class SmtpMailer:
         if isinstance(exc, smtplib.SMTPException):
             raise PermanentError(f"{where}: {self._text(str(exc))} (during {stage})") from exc
         if isinstance(exc, ssl.SSLCertVerificationError):
-            raise PermanentError(
-                f"{where}: TLS certificate verification failed: {exc.verify_message}"
-            ) from exc
+            raise PermanentError(f"{where}: TLS certificate verification failed: {exc.verify_message}") from exc
         if isinstance(exc, ssl.SSLError) and not isinstance(
             exc, ssl.SSLEOFError | ssl.SSLZeroReturnError | ssl.SSLSyscallError
         ):

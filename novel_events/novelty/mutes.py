@@ -49,8 +49,9 @@ class MuteIndex:
     @classmethod
     def of(cls, rules: Iterable[MuteRule]) -> MuteIndex:
         rules = list(rules)
-        return cls(frozenset(r.value for r in rules if r.kind == SERIES),
-                   frozenset(r.value for r in rules if r.kind == TITLE))
+        return cls(
+            frozenset(r.value for r in rules if r.kind == SERIES), frozenset(r.value for r in rules if r.kind == TITLE)
+        )
 
     def hides(self, series_id: str | None, title_key: str) -> bool:
         """Whether an event of ``series_id`` whose title has ``title_key`` (``TitleKeys.full``) is muted."""

@@ -58,7 +58,8 @@ def validate(prefs: NoveltyPrefs) -> None:
         if not isinstance(value, tuple) or not all(isinstance(v, str) and v.strip() for v in value):
             raise InvalidInput(name, f"expected a tuple of calendar ids or names, got {value!r}")
     if not isinstance(prefs.mutes, tuple) or not all(
-            isinstance(m, MuteRule) and m.kind in KINDS and m.value for m in prefs.mutes):
+        isinstance(m, MuteRule) and m.kind in KINDS and m.value for m in prefs.mutes
+    ):
         raise InvalidInput("mutes", f"expected a tuple of MuteRule(kind in {'/'.join(KINDS)}, value)")
     for name in ("include_all_day", "include_declined"):
         if not isinstance(getattr(prefs, name), bool):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import errno
+import ipaddress
 import os
 import stat
 import time
@@ -65,6 +66,7 @@ def is_url(location: str) -> bool:
 
 # ---------------------------------------------------------------- local files
 
+
 def _file_error(what: str) -> PermanentError:
     return PermanentError(f"cannot read iCal file: {what}")
 
@@ -73,7 +75,7 @@ def local_path(location: str, policy: FeedPolicy) -> Path:
     """The resolved path of a local source, refused unless it is a regular file inside ICS_ROOT."""
     if policy.ics_root is None:
         raise _file_error("local iCal files are not allowed (set NOVEL_EVENTS_ICS_ROOT to the folder they live in)")
-    raw = location[len("file://"):] if location.lower().startswith("file://") else location
+    raw = location[len("file://") :] if location.lower().startswith("file://") else location
     raw = unquote(raw) if location.lower().startswith("file://") else raw
     if "\x00" in raw:
         raise _file_error("the path is not valid")
@@ -127,6 +129,7 @@ def read_file(location: str, policy: FeedPolicy) -> bytes:
 
 # ---------------------------------------------------------------- URLs
 
+
 @dataclass(frozen=True)
 class _Target:
     scheme: str
@@ -167,8 +170,7 @@ def check_url(url: str, policy: FeedPolicy, *, resolve: bool = True, timeout: fl
     if ip is not None:
         netguard.check_address(ip, t.host, t.port, policy.allow_private)
     elif t.host == "localhost" or t.host.endswith(".localhost"):
-        netguard.check_address(netguard.numeric_host("127.0.0.1"), t.host, t.port,  # type: ignore[arg-type]
-                               policy.allow_private)
+        netguard.check_address(ipaddress.ip_address("127.0.0.1"), t.host, t.port, policy.allow_private)
     elif resolve:
         try:
             netguard.pick_address(t.host, t.port, policy.allow_private, timeout=timeout, resolver=policy.resolver)
@@ -184,8 +186,14 @@ class _PinnedBackend(httpcore.SyncBackend):
     def __init__(self, ip: str) -> None:
         self.ip = ip
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Any = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
         return super().connect_tcp(self.ip, port, timeout, local_address, socket_options)
 
 
@@ -254,24 +262,36 @@ def fetch_url(url: str, policy: FeedPolicy) -> bytes:
     current = url
     for _hop in range(policy.max_redirects + 1):
         t = _split(current)
-        ip = netguard.pick_address(t.host, t.port, policy.allow_private, timeout=min(_left(deadline), 10.0),
-                                   resolver=policy.resolver)
-        headers = [(b"Accept", b"text/calendar, */*;q=0.5"), (b"Accept-Encoding", b"gzip, deflate"),
-                   (b"User-Agent", b"novel-events")]
+        ip = netguard.pick_address(
+            t.host, t.port, policy.allow_private, timeout=min(_left(deadline), 10.0), resolver=policy.resolver
+        )
+        headers = [
+            (b"Accept", b"text/calendar, */*;q=0.5"),
+            (b"Accept-Encoding", b"gzip, deflate"),
+            (b"User-Agent", b"novel-events"),
+        ]
         if t.auth and (t.scheme, t.host, t.port) == (first.scheme, first.host, first.port):
             headers.append((b"Authorization", t.auth.encode()))
         location: str | None = None
         try:
-            with httpcore.ConnectionPool(network_backend=_PinnedBackend(str(ip)), retries=0,
-                                         max_connections=1) as pool:
+            with httpcore.ConnectionPool(network_backend=_PinnedBackend(str(ip)), retries=0, max_connections=1) as pool:
                 left = _left(deadline)
                 name = f"[{t.host}]" if ":" in t.host else t.host
                 host_header = name if t.port == (443 if t.scheme == "https" else 80) else f"{name}:{t.port}"
                 origin = f"{t.scheme}://{name}"
-                with pool.stream("GET", f"{origin}:{t.port}{t.target}",
-                                 headers=[(b"Host", host_header.encode()), *headers],
-                                 extensions={"timeout": {"connect": min(left, 10.0), "read": min(left, 20.0),
-                                                         "write": min(left, 10.0), "pool": min(left, 10.0)}}) as resp:
+                with pool.stream(
+                    "GET",
+                    f"{origin}:{t.port}{t.target}",
+                    headers=[(b"Host", host_header.encode()), *headers],
+                    extensions={
+                        "timeout": {
+                            "connect": min(left, 10.0),
+                            "read": min(left, 20.0),
+                            "write": min(left, 10.0),
+                            "pool": min(left, 10.0),
+                        }
+                    },
+                ) as resp:
                     status = resp.status
                     hdrs = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in resp.headers}
                     if status in _REDIRECTS:
@@ -279,8 +299,9 @@ def fetch_url(url: str, policy: FeedPolicy) -> bytes:
                         if not location:
                             raise PermanentError(f"feed answered HTTP {status} without a Location")
                     elif status == 429 or status == 408 or status >= 500:
-                        raise TransientError(f"feed answered HTTP {status}",
-                                             retry_after=_retry_after(hdrs.get("retry-after")))
+                        raise TransientError(
+                            f"feed answered HTTP {status}", retry_after=_retry_after(hdrs.get("retry-after"))
+                        )
                     elif status >= 400:
                         raise PermanentError(f"feed answered HTTP {status}")
                     elif status != 200:
@@ -289,8 +310,12 @@ def fetch_url(url: str, policy: FeedPolicy) -> bytes:
                         length = hdrs.get("content-length", "")
                         if length.isdigit() and int(length) > policy.max_bytes:
                             raise _too_large(policy.max_bytes)
-                        return _body(_timed(resp.iter_stream(), deadline), hdrs.get("content-encoding", ""),
-                                     policy.max_bytes, deadline)
+                        return _body(
+                            _timed(resp.iter_stream(), deadline),
+                            hdrs.get("content-encoding", ""),
+                            policy.max_bytes,
+                            deadline,
+                        )
         except httpcore.TimeoutException:
             raise TransientError("feed timed out") from None
         except (httpcore.ConnectError, httpcore.NetworkError):
@@ -310,6 +335,7 @@ def _timed(chunks: Iterator[bytes], deadline: float) -> Iterator[bytes]:
 
 
 # ---------------------------------------------------------------- the one entry point
+
 
 def read_feed(source: str, policy: FeedPolicy) -> bytes:
     """The bytes of an ``ics:`` source (the prefix is optional) under ``policy``."""

@@ -172,9 +172,7 @@ def fetch_google_calendar(
                 f"no Google calendar matches the included names {list(selection.include)}; calendars: {names}"
             )
         primary = next((str(e["id"]) for e in entries if e.get("primary")), None)
-        setting = api.time_zone_setting() or next(
-            (e.get("timeZone") for e in entries if e.get("primary")), None
-        )
+        setting = api.time_zone_setting() or next((e.get("timeZone") for e in entries if e.get("primary")), None)
         user_tz: str = setting if isinstance(setting, str) and _zone_or_none(setting) else "UTC"
         previous: SyncState | None = None
         if state_key is not None:

@@ -71,9 +71,7 @@ def build_credentials(grant: Grant) -> google.auth.credentials.Credentials:
             scopes=[READONLY_SCOPE],
         )
     if not grant.subject or "@" not in grant.subject:
-        raise InvalidInput(
-            "google service account subject", "expected the email address of the user to act as"
-        )
+        raise InvalidInput("google service account subject", "expected the email address of the user to act as")
     info = dict(grant.info)
     info["token_uri"] = grant.token_uri or info.get("token_uri") or DEFAULT_TOKEN_URI
     try:

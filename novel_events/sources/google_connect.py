@@ -50,9 +50,7 @@ def _read_json_file(path: str | Path, field: str) -> tuple[str, Any]:
 def load_client_config(path: str | Path) -> dict[str, Any]:
     """The ``{"installed": {...}}`` (or ``"web"``) client config of a client-secrets JSON file."""
     _text, data = _read_json_file(path, CLIENT_SECRETS_FIELD)
-    kind = next(
-        (k for k in ("installed", "web") if isinstance(data, dict) and isinstance(data.get(k), dict)), None
-    )
+    kind = next((k for k in ("installed", "web") if isinstance(data, dict) and isinstance(data.get(k), dict)), None)
     if kind is None:
         raise InvalidInput(
             CLIENT_SECRETS_FIELD,
@@ -119,9 +117,7 @@ def connect_with_client_secrets(
         )
     granted = set(getattr(credentials, "granted_scopes", None) or [READONLY_SCOPE])
     if READONLY_SCOPE not in granted and "https://www.googleapis.com/auth/calendar" not in granted:
-        raise PermanentError(
-            "connect: the read-only calendar permission was not granted; connect again and allow it"
-        )
+        raise PermanentError("connect: the read-only calendar permission was not granted; connect again and allow it")
     return UserGrant(
         refresh_token=str(refresh_token),
         client_id=str(section["client_id"]),
@@ -142,9 +138,7 @@ def grant_from_refresh_token_file(
     text, data = _read_json_file(path, REFRESH_TOKEN_FIELD)
     if isinstance(data, dict):
         if data.get("type") == "service_account":
-            raise InvalidInput(
-                REFRESH_TOKEN_FIELD, f"{path} is a service-account key, not a user's refresh token"
-            )
+            raise InvalidInput(REFRESH_TOKEN_FIELD, f"{path} is a service-account key, not a user's refresh token")
         token = data.get("refresh_token")
         if not isinstance(token, str) or not token:
             raise InvalidInput(REFRESH_TOKEN_FIELD, f'{path} has no "refresh_token" field')
@@ -154,9 +148,7 @@ def grant_from_refresh_token_file(
     elif isinstance(data, str):
         token = data.strip()
     elif data is None:
-        lines = [
-            line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
-        ]
+        lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
         if len(lines) != 1:
             raise InvalidInput(
                 REFRESH_TOKEN_FIELD,
@@ -164,9 +156,7 @@ def grant_from_refresh_token_file(
             )
         token = lines[0]
     else:
-        raise InvalidInput(
-            REFRESH_TOKEN_FIELD, f"{path} must hold a refresh token or an authorized-user JSON object"
-        )
+        raise InvalidInput(REFRESH_TOKEN_FIELD, f"{path} must hold a refresh token or an authorized-user JSON object")
     if not _TOKEN_RE.fullmatch(token):
         raise InvalidInput(
             REFRESH_TOKEN_FIELD,
@@ -178,9 +168,7 @@ def grant_from_refresh_token_file(
             f"{path} names no OAuth client; set NOVEL_EVENTS_GOOGLE_CLIENT_ID and _SECRET "
             "to the client the token was issued to",
         )
-    return UserGrant(
-        refresh_token=token, client_id=client_id, client_secret=client_secret, token_uri=token_uri
-    )
+    return UserGrant(refresh_token=token, client_id=client_id, client_secret=client_secret, token_uri=token_uri)
 
 
 SERVICE_ACCOUNT_FIELD = "--service-account-file"

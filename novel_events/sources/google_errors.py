@@ -175,9 +175,7 @@ def _classify_http(exc: HttpError, text: Callable[[str], str], now: Callable[[],
     return PermanentError(text(detail))
 
 
-def _classify_refresh(
-    exc: google.auth.exceptions.RefreshError, text: Callable[[str], str]
-) -> NovelEventsError:
+def _classify_refresh(exc: google.auth.exceptions.RefreshError, text: Callable[[str], str]) -> NovelEventsError:
     data = exc.args[1] if len(exc.args) > 1 else None
     error, description = "", ""
     if isinstance(data, dict):

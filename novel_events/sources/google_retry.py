@@ -48,14 +48,10 @@ def call_with_retries(
         except Exception as exc:  # classified below; anything unknown becomes PermanentError
             err = classify(exc)
         last = attempt == max(1, policy.attempts) - 1
-        too_long = (
-            (err.retry_after or 0.0) > policy.max_retry_after if isinstance(err, TransientError) else False
-        )
+        too_long = (err.retry_after or 0.0) > policy.max_retry_after if isinstance(err, TransientError) else False
         if not isinstance(err, RetryableError) or last or too_long:
             if isinstance(err, RetryableError) and last and policy.attempts > 1:
-                err = TransientError(
-                    f"{err} (gave up after {policy.attempts} attempts)", retry_after=err.retry_after
-                )
+                err = TransientError(f"{err} (gave up after {policy.attempts} attempts)", retry_after=err.retry_after)
             raise err
         delay = policy.backoff(attempt, err.retry_after)
         if on_retry is not None:

@@ -55,9 +55,7 @@ def overlaps(event: Event, tz: ZoneInfo, time_min: dt.datetime, time_max: dt.dat
     return s is not None and s[1] > time_min and s[0] < time_max
 
 
-def in_window(
-    events: Iterable[Event], tz: ZoneInfo, time_min: dt.datetime, time_max: dt.datetime
-) -> list[Event]:
+def in_window(events: Iterable[Event], tz: ZoneInfo, time_min: dt.datetime, time_max: dt.datetime) -> list[Event]:
     """The live events of the window, chronological (ties by id), so every fetch orders alike."""
     chosen = [e for e in events if e.get("status") != "cancelled" and overlaps(e, tz, time_min, time_max)]
     return sorted(chosen, key=lambda e: (span(e, tz)[0], str(e.get("id", ""))))  # type: ignore[index]
@@ -80,9 +78,7 @@ class CalendarCache:
             event_id = item.get("id")
             if not isinstance(event_id, str):
                 continue
-            keep = item.get("status") != "cancelled" and overlaps(
-                item, tz, self.covered_min, self.covered_max
-            )
+            keep = item.get("status") != "cancelled" and overlaps(item, tz, self.covered_min, self.covered_max)
             if keep:
                 self.events[event_id] = compact(item)
                 changed += 1

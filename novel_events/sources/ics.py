@@ -18,6 +18,7 @@ from novel_events.sources.ics_parse import Problem
 
 __all__ = ["MAX_INSTANCES", "IcsResult", "Problem", "parse_ics", "read_calendar"]
 
+
 def parse_ics(
     data: bytes,
     *,

@@ -28,14 +28,18 @@ from novel_events.sources.ics_expand import (
 from novel_events.sources.ics_parse import LoadedCalendar, Problem, load
 
 _STATUS = {"CONFIRMED": "confirmed", "TENTATIVE": "tentative", "CANCELLED": "cancelled"}
-_PARTSTAT = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative",
-             "NEEDS-ACTION": "needsAction"}
+_PARTSTAT = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative", "NEEDS-ACTION": "needsAction"}
 _WINDOWS_ZONES = {  # X-WR-TIMEZONE as Outlook writes it (the common ones)
-    "W. Europe Standard Time": "Europe/Berlin", "Central Europe Standard Time": "Europe/Budapest",
-    "Romance Standard Time": "Europe/Paris", "GMT Standard Time": "Europe/London",
-    "Eastern Standard Time": "America/New_York", "Central Standard Time": "America/Chicago",
-    "Mountain Standard Time": "America/Denver", "Pacific Standard Time": "America/Los_Angeles",
-    "UTC": "UTC", "Coordinated Universal Time": "UTC",
+    "W. Europe Standard Time": "Europe/Berlin",
+    "Central Europe Standard Time": "Europe/Budapest",
+    "Romance Standard Time": "Europe/Paris",
+    "GMT Standard Time": "Europe/London",
+    "Eastern Standard Time": "America/New_York",
+    "Central Standard Time": "America/Chicago",
+    "Mountain Standard Time": "America/Denver",
+    "Pacific Standard Time": "America/Los_Angeles",
+    "UTC": "UTC",
+    "Coordinated Universal Time": "UTC",
 }
 
 
@@ -50,8 +54,15 @@ class IcsResult:
         return sum(1 for p in self.problems if p.skipped)
 
 
-def read_calendar(data: bytes, *, start: dt.datetime, end: dt.datetime, user_tz: str, calendar_id: str = "ics",
-                  budget: Budget | None = None) -> IcsResult:
+def read_calendar(
+    data: bytes,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    user_tz: str,
+    calendar_id: str = "ics",
+    budget: Budget | None = None,
+) -> IcsResult:
     """Expand the feed's events that overlap [start, end) into instances, with what was skipped."""
     budget = budget or Budget()
     problems: list[Problem] = []
@@ -73,8 +84,11 @@ def read_calendar(data: bytes, *, start: dt.datetime, end: dt.datetime, user_tz:
         except PermanentError:
             raise
         except Exception as exc:  # a library error in one series costs that series
-            problems.append(Problem(f"cannot be expanded ({type(exc).__name__}: {str(exc)[:120]}); skipped",
-                                    series.uid, _title(series)))
+            problems.append(
+                Problem(
+                    f"cannot be expanded ({type(exc).__name__}: {str(exc)[:120]}); skipped", series.uid, _title(series)
+                )
+            )
             continue
         problems.extend(Problem(n, series.uid, _title(series), skipped=lost) for n, lost in notes)
         for inst in instances:
@@ -82,8 +96,10 @@ def read_calendar(data: bytes, *, start: dt.datetime, end: dt.datetime, user_tz:
             items.setdefault(event["id"], event)
     ordered = sorted(items.values(), key=lambda e: (_sort_key(e), e["id"]))
     name = next((c.name for c in calendars if c.name), None) or calendar_id
-    dump = CalendarDump(time_zone=user_tz, calendars=[
-        CalendarData(id=calendar_id, summary=name, time_zone=cal_tz, primary=True, items=ordered)])
+    dump = CalendarDump(
+        time_zone=user_tz,
+        calendars=[CalendarData(id=calendar_id, summary=name, time_zone=cal_tz, primary=True, items=ordered)],
+    )
     return IcsResult(dump, problems)
 
 
@@ -111,8 +127,10 @@ def _calendar_zone(calendars: list[LoadedCalendar], user_tz: str) -> tuple[str, 
         name = _zone_name(cal.wr_timezone)
         if name:
             return name, None
-        return user_tz, Problem(f"X-WR-TIMEZONE {cal.wr_timezone!r} is not a known time zone; times without a zone "
-                                f"are read in {user_tz}", skipped=False)
+        return user_tz, Problem(
+            f"X-WR-TIMEZONE {cal.wr_timezone!r} is not a known time zone; times without a zone are read in {user_tz}",
+            skipped=False,
+        )
     return user_tz, None
 
 
@@ -126,8 +144,14 @@ def _series(calendars: list[LoadedCalendar], problems: list[Problem]) -> list[tu
             if comp.get("DTSTART") is None:
                 problems.append(Problem("has no start; skipped", uid, _summary(comp)))
             elif comp.get("RECURRENCE-ID") is not None and not readable(comp.get("RECURRENCE-ID")):
-                problems.append(Problem(f"changes an instance it names with an unreadable RECURRENCE-ID "
-                                        f"{str(comp.get('RECURRENCE-ID'))[:40]!r}; skipped", uid, _summary(comp)))
+                problems.append(
+                    Problem(
+                        f"changes an instance it names with an unreadable RECURRENCE-ID "
+                        f"{str(comp.get('RECURRENCE-ID'))[:40]!r}; skipped",
+                        uid,
+                        _summary(comp),
+                    )
+                )
             elif comp.get("RECURRENCE-ID") is not None:
                 overrides.setdefault(uid, []).append((comp, cal))
             else:
@@ -246,9 +270,12 @@ def _event(inst: Instance, series: Series, cal_tz: str) -> Event:
         if not isinstance(attendees, list):
             attendees = [attendees]
         event["attendees"] = [
-            {"email": _email(a),
-             "responseStatus": _PARTSTAT.get(str(getattr(a, "params", {}).get("PARTSTAT", "")).upper(),
-                                             "needsAction")}
+            {
+                "email": _email(a),
+                "responseStatus": _PARTSTAT.get(
+                    str(getattr(a, "params", {}).get("PARTSTAT", "")).upper(), "needsAction"
+                ),
+            }
             for a in attendees
         ]
     if str(comp.get("TRANSP", "")).upper() == "TRANSPARENT":

@@ -51,13 +51,15 @@ class Budget:
         if time.thread_time() > self._deadline:
             raise PermanentError(
                 f"iCal feed took more than {self.seconds:g} s to read; is it a real calendar? "
-                "(series with very many instances are the usual cause)")
+                "(series with very many instances are the usual cause)"
+            )
 
     def add(self, n: int = 1) -> None:
         self.instances += n
         if self.instances > self.max_instances:
             raise PermanentError(
-                f"iCal feed has more than {self.max_instances:,} events in the window; is it a real calendar?")
+                f"iCal feed has more than {self.max_instances:,} events in the window; is it a real calendar?"
+            )
 
 
 @dataclass(slots=True)
@@ -238,8 +240,10 @@ def _rule_texts(comp: Any) -> list[str]:
     rules = comp.get("RRULE")
     if rules is None:
         return []
-    return [r.to_ical().decode() if hasattr(r, "to_ical") and not isinstance(r, str) else str(r)
-            for r in (rules if isinstance(rules, list) else [rules])]
+    return [
+        r.to_ical().decode() if hasattr(r, "to_ical") and not isinstance(r, str) else str(r)
+        for r in (rules if isinstance(rules, list) else [rules])
+    ]
 
 
 @dataclass(slots=True)
@@ -250,8 +254,12 @@ class Series:
 
     @property
     def recurring(self) -> bool:
-        return bool(self.overrides or self.master is None or self.master.get("RRULE") is not None
-                    or self.master.get("RDATE") is not None)
+        return bool(
+            self.overrides
+            or self.master is None
+            or self.master.get("RRULE") is not None
+            or self.master.get("RDATE") is not None
+        )
 
 
 def expand(series: Series, window: Window, budget: Budget, notes: list[Note]) -> list[Instance]:
@@ -345,8 +353,9 @@ def _this_and_future(overrides: list[Any], start: Value, window: Window) -> list
     return sorted(out, key=lambda item: item[0], reverse=True)
 
 
-def _changed(overrides: list[Any], start: Value | None, window: Window, budget: Budget,
-             notes: list[Note]) -> list[Instance]:
+def _changed(
+    overrides: list[Any], start: Value | None, window: Window, budget: Budget, notes: list[Note]
+) -> list[Instance]:
     """Instances changed by a RECURRENCE-ID component (moved, retitled, cancelled), wherever they moved."""
     out: list[Instance] = []
     for comp in overrides:
@@ -384,8 +393,9 @@ def _coerce(value: Any, like: Value, tz: dt.tzinfo) -> Value:
     return value
 
 
-def _walk(rule: ics_rules.Rule, ds: dt.datetime, start: Value, lo: dt.datetime, hi: dt.datetime,
-          budget: Budget) -> Iterator[dt.datetime]:
+def _walk(
+    rule: ics_rules.Rule, ds: dt.datetime, start: Value, lo: dt.datetime, hi: dt.datetime, budget: Budget
+) -> Iterator[dt.datetime]:
     """The rule's starts in [lo, hi] as naive wall-clock times, refused up front when too many."""
     until = _until(rule, start)
     stop = min(hi, until) if until is not None else hi
@@ -395,7 +405,8 @@ def _walk(rule: ics_rules.Rule, ds: dt.datetime, start: Value, lo: dt.datetime, 
         raise ics_rules.RuleError(
             f"RRULE {rule.text!r} would need about {expected:,} instances"
             f"{' from its start' if rule.count is not None else ' in the window'}"
-            f" (more than {budget.max_instances:,})")
+            f" (more than {budget.max_instances:,})"
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # dateutil warns about COUNT with UNTIL; RFC-invalid but readable
         rr = ics_rules.build(rule, ds, until=until, target=lo)

@@ -83,7 +83,7 @@ def _load_calendar(raw: RawCalendar, problems: list[Problem], check: Callable[[]
     zones = _zones(raw, problems, check)
     for i in range(0, len(events), BATCH):
         check()
-        batch = events[i:i + BATCH]
+        batch = events[i : i + BATCH]
         try:
             cal.events.extend(_parse(batch, zones))
             continue
@@ -93,13 +93,15 @@ def _load_calendar(raw: RawCalendar, problems: list[Problem], check: Callable[[]
             try:
                 cal.events.extend(_parse([comp], zones))
             except Exception as exc:
-                problems.append(Problem(f"cannot be read ({_reason(exc)}); skipped", comp.value("UID"),
-                                        comp.value("SUMMARY")))
+                problems.append(
+                    Problem(f"cannot be read ({_reason(exc)}); skipped", comp.value("UID"), comp.value("SUMMARY"))
+                )
     return cal
 
 
 def _zones(raw: RawCalendar, problems: list[Problem], check: Callable[[], None]) -> dict[str, str]:
     """TZID -> VTIMEZONE text, for the definitions the library can read."""
+
     def tzid(tz: RawComponent) -> str:
         return (tz.value("TZID") or "").strip('"')
 
@@ -115,9 +117,13 @@ def _zones(raw: RawCalendar, problems: list[Problem], check: Callable[[], None])
             icalendar.Calendar.from_ical(_HEADER + tz.text() + "END:VCALENDAR\r\n")
             zones[tzid(tz)] = tz.text()
         except Exception as exc:
-            problems.append(Problem(
-                f"time zone definition {tzid(tz)!r} is invalid ({_reason(exc)}); times in it are read "
-                "as the IANA zone of that name when there is one", skipped=False))
+            problems.append(
+                Problem(
+                    f"time zone definition {tzid(tz)!r} is invalid ({_reason(exc)}); times in it are read "
+                    "as the IANA zone of that name when there is one",
+                    skipped=False,
+                )
+            )
     return zones
 
 

@@ -16,10 +16,31 @@ from dataclasses import dataclass
 
 from dateutil import rrule as du
 
-FREQS = {"YEARLY": du.YEARLY, "MONTHLY": du.MONTHLY, "WEEKLY": du.WEEKLY, "DAILY": du.DAILY,
-         "HOURLY": du.HOURLY, "MINUTELY": du.MINUTELY, "SECONDLY": du.SECONDLY}
-_PARTS = {"FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY",
-          "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST"}
+FREQS = {
+    "YEARLY": du.YEARLY,
+    "MONTHLY": du.MONTHLY,
+    "WEEKLY": du.WEEKLY,
+    "DAILY": du.DAILY,
+    "HOURLY": du.HOURLY,
+    "MINUTELY": du.MINUTELY,
+    "SECONDLY": du.SECONDLY,
+}
+_PARTS = {
+    "FREQ",
+    "UNTIL",
+    "COUNT",
+    "INTERVAL",
+    "BYSECOND",
+    "BYMINUTE",
+    "BYHOUR",
+    "BYDAY",
+    "BYMONTHDAY",
+    "BYYEARDAY",
+    "BYWEEKNO",
+    "BYMONTH",
+    "BYSETPOS",
+    "WKST",
+}
 _WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 _ORDINAL_DAY = re.compile(r"^[+-]?\d{1,2}(MO|TU|WE|TH|FR|SA|SU)$")
 _DAYS_PER_YEAR = 365.2425
@@ -163,8 +184,20 @@ def estimate(rule: Rule, start: dt.datetime, end: dt.datetime) -> int:
 
 def _period_max(rule: Rule) -> float:
     """How many instances one period may hold (the slack of a partial period at each end)."""
-    return yearly_density(rule) / {"YEARLY": 1, "MONTHLY": 12, "WEEKLY": 52, "DAILY": 365, "HOURLY": 8766,
-                                   "MINUTELY": 525960, "SECONDLY": 31557600}[rule.freq] * rule.interval + 1
+    return (
+        yearly_density(rule)
+        / {
+            "YEARLY": 1,
+            "MONTHLY": 12,
+            "WEEKLY": 52,
+            "DAILY": 365,
+            "HOURLY": 8766,
+            "MINUTELY": 525960,
+            "SECONDLY": 31557600,
+        }[rule.freq]
+        * rule.interval
+        + 1
+    )
 
 
 def build(rule: Rule, dtstart: dt.datetime, *, until: dt.datetime | None, target: dt.datetime) -> du.rrule:
@@ -224,8 +257,9 @@ def _moved_start(rule: Rule, ds: dt.datetime, target: dt.datetime) -> dt.datetim
         m = m0 + (mt - m0) // step * step
         return dt.datetime(m // 12, m % 12 + 1, 1)
     if freq == "WEEKLY":
-        wkst = _WEEKDAYS.index(rule.parts.get("WKST", ["MO"])[0]) if rule.parts.get("WKST", ["MO"])[0] in \
-            _WEEKDAYS else 0
+        wkst = (
+            _WEEKDAYS.index(rule.parts.get("WKST", ["MO"])[0]) if rule.parts.get("WKST", ["MO"])[0] in _WEEKDAYS else 0
+        )
         week0 = ds.date() - dt.timedelta(days=(ds.weekday() - wkst) % 7)
         weeks = (target.date() - week0).days // (7 * step) * step
         return dt.datetime.combine(week0 + dt.timedelta(weeks=weeks), dt.time())

@@ -13,6 +13,18 @@ from novel_events.store.sync_state import SyncStateStore
 from novel_events.store.users import UserStore
 
 __all__ = [
-    "AccountStore", "Claim", "Delivery", "Ledger", "MuteStore", "Status", "StoredMute", "SyncStateStore", "UserStore",
-    "engine_options", "make_engine", "new_user_id", "tune", "upgrade",
+    "AccountStore",
+    "Claim",
+    "Delivery",
+    "Ledger",
+    "MuteStore",
+    "Status",
+    "StoredMute",
+    "SyncStateStore",
+    "UserStore",
+    "engine_options",
+    "make_engine",
+    "new_user_id",
+    "tune",
+    "upgrade",
 ]

@@ -24,19 +24,27 @@ class AccountStore:
 
     def user_for(self, subject: str) -> str | None:
         """The user id linked to ``subject``, if that user still exists."""
-        q = (sa.select(google_accounts.c.user_id)
-             .join(users, users.c.id == google_accounts.c.user_id)
-             .where(google_accounts.c.subject == subject.lower()))
+        q = (
+            sa.select(google_accounts.c.user_id)
+            .join(users, users.c.id == google_accounts.c.user_id)
+            .where(google_accounts.c.subject == subject.lower())
+        )
         with self.engine.connect() as conn:
             row = conn.execute(q).first()
         return str(row[0]) if row else None
 
     def link(self, subject: str, user_id: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(google_accounts.delete().where(
-                (google_accounts.c.subject == subject.lower()) | (google_accounts.c.user_id == user_id)))
-            conn.execute(google_accounts.insert().values(
-                subject=subject.lower(), user_id=user_id, created_at=dt.datetime.now(dt.UTC)))
+            conn.execute(
+                google_accounts.delete().where(
+                    (google_accounts.c.subject == subject.lower()) | (google_accounts.c.user_id == user_id)
+                )
+            )
+            conn.execute(
+                google_accounts.insert().values(
+                    subject=subject.lower(), user_id=user_id, created_at=dt.datetime.now(dt.UTC)
+                )
+            )
 
     def forget_user(self, user_id: str) -> None:
         with self.engine.begin() as conn:

@@ -47,8 +47,11 @@ def _valid(key: bytes, origin: str) -> bytes:
     try:
         Fernet(key)
     except (ValueError, TypeError):
-        raise InvalidInput(origin, "is not a Fernet key (32 url-safe base64-encoded bytes, e.g. from "
-                                   "cryptography.fernet.Fernet.generate_key())") from None
+        raise InvalidInput(
+            origin,
+            "is not a Fernet key (32 url-safe base64-encoded bytes, e.g. from "
+            "cryptography.fernet.Fernet.generate_key())",
+        ) from None
     return key
 
 
@@ -60,8 +63,10 @@ def store_key(settings: Any) -> bytes:
     if path.is_file():
         return _valid(path.read_bytes().strip(), str(path))
     if settings.database_url is not None:
-        raise PermanentError("NOVEL_EVENTS_STORE_KEY is not set: it is needed to store and read private feed URLs "
-                             "in a shared database (use the same key on every machine)")
+        raise PermanentError(
+            "NOVEL_EVENTS_STORE_KEY is not set: it is needed to store and read private feed URLs "
+            "in a shared database (use the same key on every machine)"
+        )
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = Fernet.generate_key()
     try:
@@ -83,7 +88,9 @@ def unseal(value: str, key: bytes) -> str:
     if not value.startswith(PREFIX):
         return value  # google, a local path, or a URL stored before sealing existed
     try:
-        return Fernet(key).decrypt(value[len(PREFIX):].encode("ascii")).decode()
+        return Fernet(key).decrypt(value[len(PREFIX) :].encode("ascii")).decode()
     except (InvalidToken, ValueError):
-        raise PermanentError("cannot unseal a stored feed URL: the store key differs from the one it was "
-                             "stored with (NOVEL_EVENTS_STORE_KEY)") from None
+        raise PermanentError(
+            "cannot unseal a stored feed URL: the store key differs from the one it was "
+            "stored with (NOVEL_EVENTS_STORE_KEY)"
+        ) from None

@@ -103,8 +103,15 @@ class Ledger:
             with self.engine.begin() as conn:
                 conn.execute(
                     deliveries.insert().values(
-                        user_id=user_id, slot=slot, status=status.value, flow_run_id=flow_run_id,
-                        message_id=message_id, claimed_at=now, updated_at=now, attempts=int(sending), ambiguous=0,
+                        user_id=user_id,
+                        slot=slot,
+                        status=status.value,
+                        flow_run_id=flow_run_id,
+                        message_id=message_id,
+                        claimed_at=now,
+                        updated_at=now,
+                        attempts=int(sending),
+                        ambiguous=0,
                     )
                 )
             return Claim(won=True, status=status)
@@ -113,8 +120,14 @@ class Ledger:
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(deliveries).where(key)).mappings().first()
             if row is None:  # removed in between: try once more from scratch
-                return self.claim(user_id, slot, flow_run_id=flow_run_id, message_id=message_id,
-                                  stale_after=stale_after, status=status)
+                return self.claim(
+                    user_id,
+                    slot,
+                    flow_run_id=flow_run_id,
+                    message_id=message_id,
+                    stale_after=stale_after,
+                    status=status,
+                )
             current = _delivery(row)
             if current.status in FINAL or (current.status is Status.SENDING and not current.stale(stale_after, now)):
                 return Claim(won=False, status=current.status, flow_run_id=current.flow_run_id)
@@ -125,10 +138,15 @@ class Ledger:
             taken = conn.execute(
                 deliveries.update()
                 .where(key & (deliveries.c.status == row["status"]) & (deliveries.c.claimed_at == row["claimed_at"]))
-                .values(status=status.value, flow_run_id=flow_run_id, claimed_at=now, updated_at=now,
-                        message_id=message_id or row["message_id"],
-                        attempts=current.attempts + int(sending),
-                        ambiguous=current.ambiguous + int(ambiguous and sending))
+                .values(
+                    status=status.value,
+                    flow_run_id=flow_run_id,
+                    claimed_at=now,
+                    updated_at=now,
+                    message_id=message_id or row["message_id"],
+                    attempts=current.attempts + int(sending),
+                    ambiguous=current.ambiguous + int(ambiguous and sending),
+                )
             ).rowcount
         if taken != 1:
             return Claim(won=False, status=Status.SENDING)
@@ -149,8 +167,13 @@ class Ledger:
             conn.execute(
                 deliveries.update()
                 .where((deliveries.c.user_id == user_id) & (deliveries.c.slot == slot))
-                .values(status=status.value, provider_id=provider_id, novel_count=novel_count,
-                        detail=(detail or None) and detail[:500], updated_at=_now())
+                .values(
+                    status=status.value,
+                    provider_id=provider_id,
+                    novel_count=novel_count,
+                    detail=(detail or None) and detail[:500],
+                    updated_at=_now(),
+                )
             )
 
     @transient_store
@@ -158,38 +181,51 @@ class Ledger:
         """A claim whose run died mid-send becomes ``unknown`` (compare-and-set on that run's claim)."""
         key = (deliveries.c.user_id == user_id) & (deliveries.c.slot == slot)
         with self.engine.begin() as conn:
-            return conn.execute(
-                deliveries.update()
-                .where(key & (deliveries.c.status == Status.SENDING.value) & (deliveries.c.flow_run_id == holder))
-                .values(status=Status.UNKNOWN.value, detail=detail[:500], updated_at=_now())
-            ).rowcount == 1
+            return (
+                conn.execute(
+                    deliveries.update()
+                    .where(key & (deliveries.c.status == Status.SENDING.value) & (deliveries.c.flow_run_id == holder))
+                    .values(status=Status.UNKNOWN.value, detail=detail[:500], updated_at=_now())
+                ).rowcount
+                == 1
+            )
 
     @transient_store
     def settle_sent(self, user_id: str, slot: str, flow_run_id: str, detail: str) -> bool:
         """Record a send the ledger missed (its run completed as sent while the store was away)."""
         key = (deliveries.c.user_id == user_id) & (deliveries.c.slot == slot)
         with self.engine.begin() as conn:
-            return conn.execute(
-                deliveries.update()
-                .where(key & deliveries.c.status.not_in([st.value for st in FINAL]))
-                .values(status=Status.SENT.value, flow_run_id=flow_run_id, detail=detail[:500], updated_at=_now())
-            ).rowcount == 1
+            return (
+                conn.execute(
+                    deliveries.update()
+                    .where(key & deliveries.c.status.not_in([st.value for st in FINAL]))
+                    .values(status=Status.SENT.value, flow_run_id=flow_run_id, detail=detail[:500], updated_at=_now())
+                ).rowcount
+                == 1
+            )
 
     @transient_store
     def get(self, user_id: str, slot: str) -> Delivery | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(deliveries).where((deliveries.c.user_id == user_id) & (deliveries.c.slot == slot))
-            ).mappings().first()
+            row = (
+                conn.execute(
+                    sa.select(deliveries).where((deliveries.c.user_id == user_id) & (deliveries.c.slot == slot))
+                )
+                .mappings()
+                .first()
+            )
         return _delivery(row) if row else None
 
     @transient_store
     def stuck(self, older_than: dt.timedelta, *, limit: int = 500) -> list[Delivery]:
         """Slots left ``sending`` for longer than ``older_than``: their sender died mid-send."""
         cutoff = _now() - older_than
-        q = (sa.select(deliveries)
-             .where((deliveries.c.status == Status.SENDING.value) & (deliveries.c.claimed_at < cutoff))
-             .order_by(deliveries.c.claimed_at).limit(limit))
+        q = (
+            sa.select(deliveries)
+            .where((deliveries.c.status == Status.SENDING.value) & (deliveries.c.claimed_at < cutoff))
+            .order_by(deliveries.c.claimed_at)
+            .limit(limit)
+        )
         with self.engine.connect() as conn:
             return [_delivery(r) for r in conn.execute(q).mappings().all()]
 
@@ -197,8 +233,11 @@ class Ledger:
     def since(self, start: dt.datetime, *, limit: int = 100_000) -> dict[tuple[str, str], Delivery]:
         """Scheduled slots at or after ``start`` (slot keys sort as time: ``YYYY-MM-DDTHH:MMZ``)."""
         first = start.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
-        q = (sa.select(deliveries).where((deliveries.c.slot >= first) & ~deliveries.c.slot.startswith("manual:"))
-             .limit(limit))
+        q = (
+            sa.select(deliveries)
+            .where((deliveries.c.slot >= first) & ~deliveries.c.slot.startswith("manual:"))
+            .limit(limit)
+        )
         with self.engine.connect() as conn:
             return {(r["user_id"], r["slot"]): _delivery(r) for r in conn.execute(q).mappings().all()}
 
@@ -213,9 +252,16 @@ class Ledger:
 
 def _delivery(row: sa.RowMapping) -> Delivery:
     return Delivery(
-        user_id=row["user_id"], slot=row["slot"], status=Status(row["status"]),
-        flow_run_id=row["flow_run_id"], message_id=row["message_id"], provider_id=row["provider_id"],
-        novel_count=row["novel_count"], detail=row["detail"],
-        claimed_at=_aware(row["claimed_at"]), updated_at=_aware(row["updated_at"]),
-        attempts=row.get("attempts") or 0, ambiguous=row.get("ambiguous") or 0,
+        user_id=row["user_id"],
+        slot=row["slot"],
+        status=Status(row["status"]),
+        flow_run_id=row["flow_run_id"],
+        message_id=row["message_id"],
+        provider_id=row["provider_id"],
+        novel_count=row["novel_count"],
+        detail=row["detail"],
+        claimed_at=_aware(row["claimed_at"]),
+        updated_at=_aware(row["updated_at"]),
+        attempts=row.get("attempts") or 0,
+        ambiguous=row.get("ambiguous") or 0,
     )

@@ -29,9 +29,15 @@ class MuteStore:
             raise InvalidInput("mute", f"kind must be one of {', '.join(KINDS)} with a value")
         try:
             with self.engine.begin() as conn:
-                conn.execute(mute_rules.insert().values(
-                    user_id=user_id, kind=rule.kind, value=rule.value, label=rule.label[:LABEL_MAX],
-                    created_at=dt.datetime.now(dt.UTC)))
+                conn.execute(
+                    mute_rules.insert().values(
+                        user_id=user_id,
+                        kind=rule.kind,
+                        value=rule.value,
+                        label=rule.label[:LABEL_MAX],
+                        created_at=dt.datetime.now(dt.UTC),
+                    )
+                )
         except sa.exc.IntegrityError:
             return False
         return True
@@ -48,8 +54,9 @@ class MuteStore:
     def remove(self, user_id: str, mute_id: int) -> bool:
         """Remove one of ``user_id``'s rules; another user's rule id removes nothing."""
         with self.engine.begin() as conn:
-            gone = conn.execute(mute_rules.delete().where(
-                (mute_rules.c.id == mute_id) & (mute_rules.c.user_id == user_id))).rowcount
+            gone = conn.execute(
+                mute_rules.delete().where((mute_rules.c.id == mute_id) & (mute_rules.c.user_id == user_id))
+            ).rowcount
         return bool(gone)
 
     def clear(self, user_id: str) -> None:

@@ -29,16 +29,26 @@ class NoticeStore:
         for r in rows:
             opened = _aware(r["opened_at"])
             assert opened is not None
-            out.append(OpenNotice(user_id=r["user_id"], kind=NoticeKind(r["kind"]), opened_at=opened,
-                                  notified_at=_aware(r["notified_at"]), alerted_at=_aware(r["alerted_at"])))
+            out.append(
+                OpenNotice(
+                    user_id=r["user_id"],
+                    kind=NoticeKind(r["kind"]),
+                    opened_at=opened,
+                    notified_at=_aware(r["notified_at"]),
+                    alerted_at=_aware(r["alerted_at"]),
+                )
+            )
         return out
 
     def open(self, user_id: str, kind: NoticeKind, reason: str = "", *, now: dt.datetime | None = None) -> bool:
         """Record a new notice; False when one is already open (another sweep won)."""
         try:
             with self.engine.begin() as conn:
-                conn.execute(user_notices.insert().values(user_id=user_id, kind=kind.value, reason=reason[:255] or None,
-                                                          opened_at=now or _now()))
+                conn.execute(
+                    user_notices.insert().values(
+                        user_id=user_id, kind=kind.value, reason=reason[:255] or None, opened_at=now or _now()
+                    )
+                )
             return True
         except sa.exc.IntegrityError:
             return False
@@ -55,10 +65,14 @@ class NoticeStore:
         if not values:
             return
         with self.engine.begin() as conn:
-            conn.execute(user_notices.update().where((user_notices.c.user_id == user_id)
-                                                     & (user_notices.c.kind == kind.value)).values(**values))
+            conn.execute(
+                user_notices.update()
+                .where((user_notices.c.user_id == user_id) & (user_notices.c.kind == kind.value))
+                .values(**values)
+            )
 
     def close(self, user_id: str, kind: NoticeKind) -> None:
         with self.engine.begin() as conn:
-            conn.execute(user_notices.delete().where((user_notices.c.user_id == user_id)
-                                                     & (user_notices.c.kind == kind.value)))
+            conn.execute(
+                user_notices.delete().where((user_notices.c.user_id == user_id) & (user_notices.c.kind == kind.value))
+            )

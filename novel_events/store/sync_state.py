@@ -18,8 +18,7 @@ class SyncStateStore:
     def get(self, user_id: str, source: str) -> bytes | None:
         with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(sync_state.c.state).where(
-                    (sync_state.c.user_id == user_id) & (sync_state.c.source == source))
+                sa.select(sync_state.c.state).where((sync_state.c.user_id == user_id) & (sync_state.c.source == source))
             ).first()
         return bytes(row[0]) if row else None
 

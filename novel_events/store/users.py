@@ -130,6 +130,4 @@ class UserStore:
     @transient_store
     def set_needs_reconnect(self, user_id: str, value: bool) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                users.update().where(users.c.id == user_id).values(needs_reconnect=value, updated_at=_now())
-            )
+            conn.execute(users.update().where(users.c.id == user_id).values(needs_reconnect=value, updated_at=_now()))

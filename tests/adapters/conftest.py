@@ -30,9 +30,7 @@ def make_google_user(google_fake: FakeGoogleCalendar) -> Iterator[Callable[..., 
     def make(dump: Mapping[str, Any] | None = None, **account_kwargs: Any) -> GoogleUser:
         name = f"user-{uuid.uuid4().hex[:10]}"
         token = f"1//test-refresh-{uuid.uuid4().hex}"
-        account = google_fake.add_account(
-            dump or basic_dump(), refresh_token=token, name=name, **account_kwargs
-        )
+        account = google_fake.add_account(dump or basic_dump(), refresh_token=token, name=name, **account_kwargs)
         made.append(name)
         grant = UserGrant(token, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, google_fake.token_uri)
         return GoogleUser(google_fake, account, grant)

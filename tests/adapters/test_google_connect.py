@@ -95,9 +95,7 @@ def test_installed_app_flow_yields_a_working_grant(
     assert consent.param("scope") == READONLY_SCOPE and consent.param("access_type") == "offline"
     assert consent.param("code_challenge_method") == "S256"
 
-    result = fetch_google_calendar(
-        grant, time_min=TIME_MIN, time_max=TIME_MAX, api_endpoint=unique_user.fake.base_url
-    )
+    result = fetch_google_calendar(grant, time_min=TIME_MIN, time_max=TIME_MAX, api_endpoint=unique_user.fake.base_url)
     assert result.dump.calendars[0].id == primary
 
 
@@ -199,9 +197,7 @@ def test_refresh_token_file_formats(tmp_path: Path, content: str, client_id: str
         (TOKEN, "names no OAuth client", {"client_id": None}),
     ],
 )
-def test_bad_refresh_token_files(
-    tmp_path: Path, content: str | None, message: str, kwargs: dict[str, Any]
-) -> None:
+def test_bad_refresh_token_files(tmp_path: Path, content: str | None, message: str, kwargs: dict[str, Any]) -> None:
     path = tmp_path / "token"
     if content is not None:
         path.write_text(content)
@@ -234,9 +230,7 @@ def service_key() -> tuple[str, bytes]:
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return private, public
 
 
@@ -269,9 +263,7 @@ def test_service_account_reads_the_delegated_users_calendar(
     grant = ServiceAccountGrant(info, subject=str(user.account.subject), token_uri=user.fake.token_uri)
     assert info["private_key"] not in repr(grant)
 
-    result = fetch_google_calendar(
-        grant, time_min=TIME_MIN, time_max=TIME_MAX, api_endpoint=user.fake.base_url
-    )
+    result = fetch_google_calendar(grant, time_min=TIME_MIN, time_max=TIME_MAX, api_endpoint=user.fake.base_url)
 
     assert result.stats.calendars == 3 and result.stats.token_calls == 1
     token_call = next(r for r in reversed(user.fake.requests) if r.path == "/token")

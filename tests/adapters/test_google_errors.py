@@ -102,9 +102,7 @@ def test_slow_response_times_out_and_is_retried(google_user: GoogleUser) -> None
 
 
 def test_timeouts_that_persist_are_transient(google_user: GoogleUser) -> None:
-    google_user.fake.enqueue(
-        Fault(status=None, delay=0.5, path="/calendarList", account=google_user.name), times=2
-    )
+    google_user.fake.enqueue(Fault(status=None, delay=0.5, path="/calendarList", account=google_user.name), times=2)
 
     with pytest.raises(TransientError, match="timed out"):
         google_user.fetch(timeout=0.2, retry=google_user.policy(attempts=2))
@@ -184,9 +182,7 @@ def test_insufficient_permissions_is_reconnect_required(google_user: GoogleUser)
 
 
 def test_wrong_client_secret_is_permanent_not_reconnect(google_user: GoogleUser) -> None:
-    grant = UserGrant(
-        google_user.grant.refresh_token, DEFAULT_CLIENT_ID, "wrong-secret", google_user.fake.token_uri
-    )
+    grant = UserGrant(google_user.grant.refresh_token, DEFAULT_CLIENT_ID, "wrong-secret", google_user.fake.token_uri)
     google_user.grant = grant
     with pytest.raises(PermanentError, match="invalid_client") as info:
         google_user.fetch()

@@ -72,9 +72,7 @@ def test_rules_of_events_list(google_user: GoogleUser) -> None:
         while "nextPageToken" in pages[-1]:
             assert "nextSyncToken" not in pages[-1]
             pages.append(
-                _events(
-                    client, singleEvents="true", maxResults=20, pageToken=pages[-1]["nextPageToken"]
-                ).json()
+                _events(client, singleEvents="true", maxResults=20, pageToken=pages[-1]["nextPageToken"]).json()
             )
         assert len(pages) == 3 and "nextSyncToken" in pages[-1]
         assert sum(len(p["items"]) for p in pages) == 55

@@ -75,9 +75,7 @@ def test_requests_use_single_events_max_page_and_the_window(google_user: GoogleU
 def test_pagination_reads_every_page_once(make_google_user: Callable[..., GoogleUser]) -> None:
     start = TIME_MIN + dt.timedelta(hours=1)
     items = [timed_event(f"e{n:05d}", start + dt.timedelta(hours=1.4 * n), 30) for n in range(6001)]
-    user = make_google_user(
-        {"timeZone": "UTC", "calendars": [calendar_entry(PRIMARY, "Me", items, primary=True)]}
-    )
+    user = make_google_user({"timeZone": "UTC", "calendars": [calendar_entry(PRIMARY, "Me", items, primary=True)]})
 
     result = user.fetch()
 
@@ -133,9 +131,7 @@ def test_holiday_and_birthday_calendars_only_when_included(google_user: GoogleUs
     default = google_user.fetch()
     assert {c.id for c in default.dump.calendars} == {PRIMARY, WORK, KIDS}
 
-    chosen = google_user.fetch(
-        selection=CalendarSelection.of(include=["holidays in germany", BIRTHDAYS.upper()])
-    )
+    chosen = google_user.fetch(selection=CalendarSelection.of(include=["holidays in germany", BIRTHDAYS.upper()]))
     assert [c.id for c in chosen.dump.calendars] == [HOLIDAYS, BIRTHDAYS]
     assert ids(chosen) == ["xmas", "bday"]
 
@@ -184,9 +180,7 @@ def test_hidden_calendars_stay_out(make_google_user: Callable[..., GoogleUser]) 
     ("time_min", "time_max"),
     [(NOW.replace(tzinfo=None), TIME_MAX), (TIME_MAX, TIME_MIN), (TIME_MIN, TIME_MIN)],
 )
-def test_bad_window_is_invalid_input(
-    google_user: GoogleUser, time_min: dt.datetime, time_max: dt.datetime
-) -> None:
+def test_bad_window_is_invalid_input(google_user: GoogleUser, time_min: dt.datetime, time_max: dt.datetime) -> None:
     with pytest.raises(InvalidInput, match="time window"):
         google_user.fetch(time_min=time_min, time_max=time_max)
     assert google_user.requests() == []

@@ -33,9 +33,7 @@ def test_unchanged_calendars_cost_one_small_call_each(google_user: GoogleUser) -
     assert second.stats.full_syncs == 0 and second.stats.incremental_syncs == 3
     assert second.stats.changes_applied == 0
     events = [r for r in calls if r.path.endswith("/events")]
-    assert all(
-        r.param("syncToken") and r.param("timeMin") is None and r.param("timeMax") is None for r in events
-    )
+    assert all(r.param("syncToken") and r.param("timeMin") is None and r.param("timeMax") is None for r in events)
     assert all(r.param("singleEvents") == "true" for r in events)
     assert second.stats.bytes_received * 5 < first.stats.bytes_received
     assert same_dump(first, second)
@@ -101,15 +99,11 @@ def test_events_moving_across_the_window_edges(google_user: GoogleUser) -> None:
 def test_sliding_window_stays_incremental_until_the_horizon(google_user: GoogleUser) -> None:
     state = google_user.sync().state
     for day in range(1, 4):  # three daily digests
-        google_user.account.add_event(
-            WORK, timed_event(f"new-{day}", NOW + (14 + day) * DAY - dt.timedelta(hours=1))
-        )
+        google_user.account.add_event(WORK, timed_event(f"new-{day}", NOW + (14 + day) * DAY - dt.timedelta(hours=1)))
         result = google_user.sync(state, time_min=TIME_MIN + day * DAY, time_max=TIME_MAX + day * DAY)
         assert result.stats.full_syncs == 0, day
         assert f"new-{day}" in [e["id"] for e in result.dump.calendars[1].items]
-        assert same_dump(
-            result, google_user.fetch(time_min=TIME_MIN + day * DAY, time_max=TIME_MAX + day * DAY)
-        )
+        assert same_dump(result, google_user.fetch(time_min=TIME_MIN + day * DAY, time_max=TIME_MAX + day * DAY))
         state = result.state
 
     beyond = google_user.sync(state, time_min=TIME_MIN + 30 * DAY, time_max=TIME_MAX + 30 * DAY)
@@ -140,7 +134,8 @@ def test_410_recovers_with_one_full_sync_of_that_calendar(google_user: GoogleUse
 def test_state_at_rest_is_encrypted_and_compact(google_user: GoogleUser) -> None:
     state = google_user.sync().state
     assert state is not None
-    for visible in (b"standup", b"Event dentist", PRIMARY.encode(), b"syncToken", b"st_"):
+    # (no short marker: 3 characters occur by chance in ~20 kB of base64 ciphertext one run in ~13)
+    for visible in (b"standup", b"Event dentist", PRIMARY.encode(), b"syncToken", b"nextSyncToken"):
         assert visible not in state
     with pytest.raises(ValueError):
         json.loads(state)

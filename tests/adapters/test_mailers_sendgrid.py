@@ -75,9 +75,7 @@ def test_send_posts_v3_payload_and_returns_x_message_id(sg: FakeSendGrid, mailer
     assert body["custom_args"] == {CUSTOM_ARG_MESSAGE_ID: email.message_id}
 
 
-def test_reserved_headers_are_not_sent_and_reply_to_uses_its_field(
-    sg: FakeSendGrid, mailer: SendGridMailer
-) -> None:
+def test_reserved_headers_are_not_sent_and_reply_to_uses_its_field(sg: FakeSendGrid, mailer: SendGridMailer) -> None:
     email = make_email(
         headers={
             "Reply-To": "Support <help@novel-events.test>",

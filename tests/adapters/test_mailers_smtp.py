@@ -161,9 +161,7 @@ def test_smtps_implicit_tls(smtps_server: FakeSmtpServer, tls: TlsFiles) -> None
         ("DATA", "554 5.7.1 Message rejected as spam", PermanentError),
     ],
 )
-def test_reply_codes_are_classified(
-    smtp: FakeSmtpServer, stage: str, reply: str, error: type[Exception]
-) -> None:
+def test_reply_codes_are_classified(smtp: FakeSmtpServer, stage: str, reply: str, error: type[Exception]) -> None:
     smtp.fail_next(stage, reply)
 
     with pytest.raises(error) as info:

@@ -81,8 +81,9 @@ def _fails(argv: list[str], field: str, capsys: pytest.CaptureFixture[str], *acc
         (["up", "--worker-type", "kubernetes"], "--worker-type", ("novel-events", "process")),
     ],
 )
-def test_bad_input(home: Path, capsys: pytest.CaptureFixture[str], args: list[str], field: str,
-                   accepted: tuple[str, ...]) -> None:
+def test_bad_input(
+    home: Path, capsys: pytest.CaptureFixture[str], args: list[str], field: str, accepted: tuple[str, ...]
+) -> None:
     _fails(args, field, capsys, *accepted)
 
 

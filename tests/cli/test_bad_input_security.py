@@ -69,26 +69,36 @@ def _fails(argv: list[str], field: str, capsys: pytest.CaptureFixture[str], *acc
         (["users", "add", "bob", *GOOD, "--source", "ics:http://127.0.0.1:8080/x.ics"], "--source", ("not allowed",)),
         (["users", "add", "bob", *GOOD, "--source", "ics:http://localhost/x.ics"], "--source", ("not allowed",)),
         (["users", "add", "bob", *GOOD, "--source", "ics:http://2130706433/x.ics"], "--source", ("not allowed",)),
-        (["users", "add", "bob", *GOOD, "--source", "ics:http://169.254.169.254/latest/"], "--source",
-         ("not allowed",)),
+        (
+            ["users", "add", "bob", *GOOD, "--source", "ics:http://169.254.169.254/latest/"],
+            "--source",
+            ("not allowed",),
+        ),
         (["users", "add", "bob", *GOOD, "--source", "ics:http://[::ffff:127.0.0.1]/x"], "--source", ("not allowed",)),
         (["users", "add", "bob", *GOOD, "--source", "ics:gopher://example.org/x"], "--source", ("http or https",)),
         (["users", "set", "ann", "--source", "ics:/etc/passwd"], "--source", ("ICS_ROOT",)),
         (["users", "set", "ann", "--source", "ics:http://10.0.0.1/cal.ics"], "--source", ("not allowed",)),
-        (["users", "add", "bob", *GOOD, *[a for i in range(51) for a in ("--include-calendar", f"c{i}")]],
-         "--include-calendar", ("at most 50",)),
+        (
+            ["users", "add", "bob", *GOOD, *[a for i in range(51) for a in ("--include-calendar", f"c{i}")]],
+            "--include-calendar",
+            ("at most 50",),
+        ),
         (["users", "add", "bob", *GOOD, "--exclude-calendar", "x" * 300], "--exclude-calendar", ("256",)),
         (["users", "set", "ann", "--include-calendar", "work\nBcc: x"], "--include-calendar", ("control",)),
     ],
 )
-def test_hostile_input_is_refused(home: Path, capsys: pytest.CaptureFixture[str], args: list[str], field: str,
-                                  accepted: tuple[str, ...]) -> None:
+def test_hostile_input_is_refused(
+    home: Path, capsys: pytest.CaptureFixture[str], args: list[str], field: str, accepted: tuple[str, ...]
+) -> None:
     _fails(args, field, capsys, *accepted)
 
 
 def test_a_source_refusal_never_quotes_a_private_feed_url(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = _fails(["users", "add", "bob", *GOOD, "--source", "ics:http://10.1.1.1/private-token-abc123/cal.ics"],
-                 "--source", capsys)
+    err = _fails(
+        ["users", "add", "bob", *GOOD, "--source", "ics:http://10.1.1.1/private-token-abc123/cal.ics"],
+        "--source",
+        capsys,
+    )
     assert "private-token-abc123" not in err
 
 
@@ -105,8 +115,9 @@ def test_ids_with_underscores_are_usable_and_files_are_resolved(home: Path, caps
     assert "team_lead" in rows
 
 
-def test_a_database_url_without_a_database_is_refused(home: Path, monkeypatch: pytest.MonkeyPatch,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_database_url_without_a_database_is_refused(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("NOVEL_EVENTS_DATABASE_URL", "postgresql+psycopg://u:hunter2@127.0.0.1:5432")
     capsys.readouterr()
     assert main(["users", "list"]) == 2

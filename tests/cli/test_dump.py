@@ -37,8 +37,16 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_ics_source_prints_the_dump_and_lists_skipped_events(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["dump", f"ics:{DATA / 'no_dtstart.ics'}", "--start", "2026-11-01", "--end", "2026-12-01",
-            "--timezone", "Europe/Berlin"]
+    argv = [
+        "dump",
+        f"ics:{DATA / 'no_dtstart.ics'}",
+        "--start",
+        "2026-11-01",
+        "--end",
+        "2026-12-01",
+        "--timezone",
+        "Europe/Berlin",
+    ]
     assert main(argv) == 0
     out, err = capsys.readouterr()
     dump = json.loads(out)
@@ -48,8 +56,14 @@ def test_ics_source_prints_the_dump_and_lists_skipped_events(capsys: pytest.Capt
 
 
 def test_window_bounds_and_series_ids(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["dump", f"ics:{DATA / 'recurrence_id_override.ics'}", "--start", "2026-02-09T00:00:00Z",
-            "--end", "2026-02-17"]
+    argv = [
+        "dump",
+        f"ics:{DATA / 'recurrence_id_override.ics'}",
+        "--start",
+        "2026-02-09T00:00:00Z",
+        "--end",
+        "2026-02-17",
+    ]
     assert main(argv) == 0
     out, err = capsys.readouterr()
     items = json.loads(out)["calendars"][0]["items"]
@@ -64,21 +78,30 @@ def test_a_user_id_reads_that_users_feed_in_their_zone(home: Path, capsys: pytes
     dump = json.loads(capsys.readouterr().out)
     assert dump["timeZone"] == "America/New_York"
     assert [e["start"]["dateTime"] for e in dump["calendars"][0]["items"]] == [
-        "2026-04-06T07:00:00-04:00", "2026-04-08T07:00:00-04:00", "2026-04-10T07:00:00-04:00"]
+        "2026-04-06T07:00:00-04:00",
+        "2026-04-08T07:00:00-04:00",
+        "2026-04-10T07:00:00-04:00",
+    ]
 
 
-@pytest.mark.parametrize(("args", "field"), [
-    (["ics:/nonexistent/feed.ics", "--start", "2026-01-01", "--end", "2026-02-01"], "SOURCE"),
-    (["ics:", "--start", "2026-01-01", "--end", "2026-02-01"], "SOURCE"),
-    (["Not A User", "--start", "2026-01-01", "--end", "2026-02-01"], "SOURCE"),
-    (["google", "--start", "2026-01-01", "--end", "2026-02-01"], "--user"),
-    ([f"ics:{DATA / 'exdate.ics'}", "--start", "yesterday", "--end", "2026-02-01"], "--start"),
-    ([f"ics:{DATA / 'exdate.ics'}", "--start", "2026-02-01", "--end", "2026-01-01"], "--end"),
-    ([f"ics:{DATA / 'exdate.ics'}", "--start", "2026-01-01", "--end", "2026-02-01", "--timezone", "Mars/X"],
-     "--timezone"),
-])
-def test_bad_input_is_one_line_and_exit_2(args: list[str], field: str, home: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["ics:/nonexistent/feed.ics", "--start", "2026-01-01", "--end", "2026-02-01"], "SOURCE"),
+        (["ics:", "--start", "2026-01-01", "--end", "2026-02-01"], "SOURCE"),
+        (["Not A User", "--start", "2026-01-01", "--end", "2026-02-01"], "SOURCE"),
+        (["google", "--start", "2026-01-01", "--end", "2026-02-01"], "--user"),
+        ([f"ics:{DATA / 'exdate.ics'}", "--start", "yesterday", "--end", "2026-02-01"], "--start"),
+        ([f"ics:{DATA / 'exdate.ics'}", "--start", "2026-02-01", "--end", "2026-01-01"], "--end"),
+        (
+            [f"ics:{DATA / 'exdate.ics'}", "--start", "2026-01-01", "--end", "2026-02-01", "--timezone", "Mars/X"],
+            "--timezone",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    args: list[str], field: str, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["dump", *args]) == 2
     out, err = capsys.readouterr()
     assert out == "" and len(err.strip().splitlines()) == 1 and field in err, err

@@ -27,7 +27,8 @@ def _runs_of(uid: str, tag: str) -> list:  # type: ignore[type-arg]
     async def read() -> list:  # type: ignore[type-arg]
         async with get_client() as client:
             return await client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[f"user:{uid}", tag])))
+                flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[f"user:{uid}", tag]))
+            )
 
     return asyncio.run(read())
 
@@ -44,8 +45,9 @@ def test_worker_down_at_the_scheduled_times(initialized: str, session_home: Path
     in_time = now - dt.timedelta(hours=1, minutes=55)
     runs = [create_scheduled_run(dep, uid, at) for at in (too_late, in_time)]
 
-    worker = start_worker(initialized, pool, session_home / f"{pool}.log", poll_seconds=1,
-                          env={"NOVEL_EVENTS_HOME": str(session_home)})
+    worker = start_worker(
+        initialized, pool, session_home / f"{pool}.log", poll_seconds=1, env={"NOVEL_EVENTS_HOME": str(session_home)}
+    )
     try:
         late, on_time = (wait_final(r) for r in runs)
         # Picked up together, the two runs of one user may collide (one run per user at a time): the

@@ -55,8 +55,9 @@ def _until(what: str, check, timeout: float = 120.0) -> None:  # type: ignore[no
         time.sleep(0.5)
 
 
-def test_worker_killed_mid_send(initialized: str, session_home: Path, smtp: FakeSmtpServer,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_killed_mid_send(
+    initialized: str, session_home: Path, smtp: FakeSmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NOVEL_EVENTS_SEND_CLAIM_TIMEOUT", CLAIM_TIMEOUT)
     monkeypatch.setenv("NOVEL_EVENTS_RETRY_BACKOFF", "5")
     settings = load_settings()
@@ -66,9 +67,12 @@ def test_worker_killed_mid_send(initialized: str, session_home: Path, smtp: Fake
     add_user(uid, tz="America/New_York", source=f"ics:{ics}")
     pool = f"crash-{uuid.uuid4().hex[:8]}"
     dep_id = deploy_on_own_pool(uid, pool)
-    env = {"NOVEL_EVENTS_HOME": str(session_home), "NOVEL_EVENTS_EMAIL_BACKEND": "smtp",
-           "NOVEL_EVENTS_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
-           "NOVEL_EVENTS_SEND_CLAIM_TIMEOUT": CLAIM_TIMEOUT}
+    env = {
+        "NOVEL_EVENTS_HOME": str(session_home),
+        "NOVEL_EVENTS_EMAIL_BACKEND": "smtp",
+        "NOVEL_EVENTS_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
+        "NOVEL_EVENTS_SEND_CLAIM_TIMEOUT": CLAIM_TIMEOUT,
+    }
     slot_at = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
     slot = slot_at.strftime("%Y-%m-%dT%H:%MZ")
     ledger = Ledger(make_engine(settings.store_url))
@@ -94,8 +98,11 @@ def test_worker_killed_mid_send(initialized: str, session_home: Path, smtp: Fake
             async with get_client() as client:
                 return (await client.read_flow_run(run1)).state_name  # type: ignore[arg-type]
 
-        _until("the zombie automation to mark the run Crashed",
-               lambda: asyncio.run(state_of_run1()) == "Crashed", timeout=4 * HEARTBEAT_SECONDS + 60)
+        _until(
+            "the zombie automation to mark the run Crashed",
+            lambda: asyncio.run(state_of_run1()) == "Crashed",
+            timeout=4 * HEARTBEAT_SECONDS + 60,
+        )
 
         # the sweep waits for the dead run's deployment-concurrency lease, then re-runs the slot once
         rescheduled: list[str] = []
@@ -124,8 +131,9 @@ def test_worker_killed_mid_send(initialized: str, session_home: Path, smtp: Fake
             w.stop(grace=5)
 
 
-def test_mail_outage_ends_in_one_delivered_digest(initialized: str, session_home: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mail_outage_ends_in_one_delivered_digest(
+    initialized: str, session_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The relay is down when the slot fires: the run fails (will retry), the sweep re-runs the slot after
     its backoff, the relay is back by then: one email (from the cached extraction: the calendar is not
     fetched again), and further sweeps leave the slot alone."""
@@ -139,8 +147,12 @@ def test_mail_outage_ends_in_one_delivered_digest(initialized: str, session_home
     relay = FakeSmtpServer().start()
     port = relay.port
     relay.stop()  # the mail server is down
-    env = {"NOVEL_EVENTS_HOME": str(session_home), "NOVEL_EVENTS_EMAIL_BACKEND": "smtp",
-           "NOVEL_EVENTS_SMTP_URL": f"smtp://127.0.0.1:{port}", "NOVEL_EVENTS_SMTP_TIMEOUT": "2"}
+    env = {
+        "NOVEL_EVENTS_HOME": str(session_home),
+        "NOVEL_EVENTS_EMAIL_BACKEND": "smtp",
+        "NOVEL_EVENTS_SMTP_URL": f"smtp://127.0.0.1:{port}",
+        "NOVEL_EVENTS_SMTP_TIMEOUT": "2",
+    }
     slot_at = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
     slot = slot_at.strftime("%Y-%m-%dT%H:%MZ")
     ledger = Ledger(make_engine(load_settings().store_url))

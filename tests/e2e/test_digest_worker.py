@@ -50,8 +50,12 @@ def _runs_for(uid: str) -> list:  # type: ignore[type-arg]
 def test_prefect_cli_run_sends_a_digest(ics_user: str) -> None:
     outbox = load_settings().outbox
     name = f"novel-events-digest/user-{ics_user}"
-    proc = subprocess.run([str(Path(sys.executable).parent / "prefect"), "deployment", "run", name],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "prefect"), "deployment", "run", name],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     (run,) = [r for r in _runs_for(ics_user) if not r.auto_scheduled]  # not the scheduler's future runs
     final = wait_final(run.id)
@@ -84,7 +88,8 @@ def _scheduled_run(uid: str, at: dt.datetime):  # type: ignore[no-untyped-def]
         async with get_client() as client:
             dep = await client.read_deployment_by_name(f"novel-events-digest/user-{uid}")
             return await client.create_flow_run_from_deployment(
-                dep.id, parameters={"user_id": uid}, state=Scheduled(scheduled_time=at))
+                dep.id, parameters={"user_id": uid}, state=Scheduled(scheduled_time=at)
+            )
 
     return asyncio.run(create())
 
@@ -145,12 +150,14 @@ def test_maintenance_deployment_reconciles_through_the_worker(worker: object, se
     asyncio.run(sync(load_settings()))
 
 
-def test_nothing_novel_skips_or_sends_a_short_note(worker: object, session_home: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_nothing_novel_skips_or_sends_a_short_note(
+    worker: object, session_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from novel_events.samples import SamplePerson
 
-    routine_only = SamplePerson("r", "r@example.org", "Europe/Berlin", "daily", "07:00", None,
-                                (("Standup", "MO,TU,WE,TH,FR", "09:30", 15),), ())
+    routine_only = SamplePerson(
+        "r", "r@example.org", "Europe/Berlin", "daily", "07:00", None, (("Standup", "MO,TU,WE,TH,FR", "09:30", 15),), ()
+    )
     uid = unique_id("calm")
     ics = session_home / f"{uid}.ics"
     ics.write_bytes(build_ics(routine_only, dt.date.today()))

@@ -31,16 +31,26 @@ def _dump(uid: str) -> dict:  # type: ignore[type-arg]
     now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     start = now - dt.timedelta(days=300) + dt.timedelta(hours=2)
     primary = f"{uid}@example.org"
-    return {"timeZone": "Europe/Berlin", "calendars": [calendar_entry(
-        primary, primary,
-        [*weekly_series(f"standup-{uid}", start, 45, summary="Team standup"),
-         timed_event(f"dentist-{uid}", now + dt.timedelta(days=2), summary="Dentist appointment")],
-        primary=True)]}
+    return {
+        "timeZone": "Europe/Berlin",
+        "calendars": [
+            calendar_entry(
+                primary,
+                primary,
+                [
+                    *weekly_series(f"standup-{uid}", start, 45, summary="Team standup"),
+                    timed_event(f"dentist-{uid}", now + dt.timedelta(days=2), summary="Dentist appointment"),
+                ],
+                primary=True,
+            )
+        ],
+    }
 
 
 @pytest.fixture
-def google_user(worker: object, session_google: FakeGoogleCalendar, session_home: Path,
-                tmp_path: Path) -> tuple[str, str]:
+def google_user(
+    worker: object, session_google: FakeGoogleCalendar, session_home: Path, tmp_path: Path
+) -> tuple[str, str]:
     uid = unique_id("g")
     token = f"refresh-{uid}"
     session_google.add_account(_dump(uid), refresh_token=token, name=uid)
@@ -53,7 +63,9 @@ def google_user(worker: object, session_google: FakeGoogleCalendar, session_home
 
 
 def test_google_digest_then_incremental_then_revoked(
-    google_user: tuple[str, str], session_google: FakeGoogleCalendar, capsys: pytest.CaptureFixture[str],
+    google_user: tuple[str, str],
+    session_google: FakeGoogleCalendar,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     uid, token = google_user
     outbox = load_settings().outbox
@@ -89,23 +101,38 @@ def test_google_digest_then_incremental_then_revoked(
 
 
 def test_service_account_delegation_connect_and_preview(
-    initialized: str, session_google: FakeGoogleCalendar, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    initialized: str,
+    session_google: FakeGoogleCalendar,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     sa_email = f"reader-{uuid.uuid4().hex[:6]}@novel-events.iam.gserviceaccount.com"
-    session_google.add_service_account(sa_email, key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    session_google.add_service_account(
+        sa_email,
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+    )
     uid = unique_id("sa")
     session_google.add_account(_dump(uid), name=uid, subject=f"{uid}@example.org")
     add_user(uid, source="google")
     key_file = tmp_path / "sa.json"
-    key_file.write_text(json.dumps({"type": "service_account", "private_key": private, "client_email": sa_email,
-                                    "private_key_id": "k1", "token_uri": "https://oauth2.googleapis.com/token"}))
+    key_file.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "private_key": private,
+                "client_email": sa_email,
+                "private_key_id": "k1",
+                "token_uri": "https://oauth2.googleapis.com/token",
+            }
+        )
+    )
     capsys.readouterr()
     assert main(["connect", uid, "--service-account-file", str(key_file), "--subject", "not-an-email"]) == 2
     assert "--subject" in capsys.readouterr().err
@@ -119,7 +146,10 @@ def test_service_account_delegation_connect_and_preview(
 
 
 def test_switching_away_from_google_deletes_the_grant(
-    initialized: str, session_google: FakeGoogleCalendar, tmp_path: Path, session_home: Path,
+    initialized: str,
+    session_google: FakeGoogleCalendar,
+    tmp_path: Path,
+    session_home: Path,
 ) -> None:
     uid = unique_id("switch")
     session_google.add_account(_dump(uid), refresh_token=f"refresh-{uid}", name=uid)

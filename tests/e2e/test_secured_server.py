@@ -25,10 +25,14 @@ def test_the_api_refuses_requests_without_the_auth_string(initialized: str) -> N
     auth = os.environ["PREFECT_API_AUTH_STRING"]
     assert len(auth) >= 32
     assert httpx.get(f"{initialized}/health", timeout=10).status_code == 200  # probes stay open
-    for headers in ({}, {"Authorization": "Basic " + base64.b64encode(b"novel-events:guess").decode()},
-                    {"Authorization": f"Bearer {auth}"}):
-        r = httpx.post(f"{initialized}/block_documents/filter", json={"include_secrets": True}, headers=headers,
-                       timeout=10)
+    for headers in (
+        {},
+        {"Authorization": "Basic " + base64.b64encode(b"novel-events:guess").decode()},
+        {"Authorization": f"Bearer {auth}"},
+    ):
+        r = httpx.post(
+            f"{initialized}/block_documents/filter", json={"include_secrets": True}, headers=headers, timeout=10
+        )
         assert r.status_code == 401, r.text
         assert "refresh_token" not in r.text
     ok = {"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()}
@@ -48,8 +52,9 @@ def test_the_server_secrets_are_private_files(initialized: str, tmp_path_factory
     assert path.read_text().strip() != ""
 
 
-def test_a_worker_runs_a_digest_from_an_http_feed(worker: object, feed_server: HostileHTTP,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_worker_runs_a_digest_from_an_http_feed(
+    worker: object, feed_server: HostileHTTP, capsys: pytest.CaptureFixture[str]
+) -> None:
     uid = unique_id("http")
     url = feed_server.put(f"{uid}.ics", build_ics(PEOPLE[0], dt.date.today()))
     add_user(uid, source=f"ics:{url}")
@@ -59,8 +64,9 @@ def test_a_worker_runs_a_digest_from_an_http_feed(worker: object, feed_server: H
     assert len(emails_for(load_settings().outbox, uid)) == 1
 
 
-def test_a_feed_redirecting_inward_fails_once_and_quotes_nothing(worker: object, feed_server: HostileHTTP,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_feed_redirecting_inward_fails_once_and_quotes_nothing(
+    worker: object, feed_server: HostileHTTP, capsys: pytest.CaptureFixture[str]
+) -> None:
     with HostileHTTP() as inside:  # a server the policy does not allow: "the inside"
         uid = unique_id("ssrf")
         target = inside.url("/" + uid)

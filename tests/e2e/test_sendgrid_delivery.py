@@ -32,9 +32,13 @@ def sendgrid() -> Iterator[FakeSendGrid]:
 @pytest.fixture(scope="module")
 def sendgrid_pool(initialized: str, session_home: Path, sendgrid: FakeSendGrid) -> Iterator[str]:
     pool = f"sendgrid-{uuid.uuid4().hex[:8]}"
-    env = {"NOVEL_EVENTS_HOME": str(session_home), "NOVEL_EVENTS_EMAIL_BACKEND": "sendgrid",
-           "NOVEL_EVENTS_SENDGRID_API_KEY": API_KEY, "NOVEL_EVENTS_SENDGRID_HOST": sendgrid.url,
-           "NOVEL_EVENTS_UNSUBSCRIBE_URL": "https://digest.example.org/pause/{user_id}"}
+    env = {
+        "NOVEL_EVENTS_HOME": str(session_home),
+        "NOVEL_EVENTS_EMAIL_BACKEND": "sendgrid",
+        "NOVEL_EVENTS_SENDGRID_API_KEY": API_KEY,
+        "NOVEL_EVENTS_SENDGRID_HOST": sendgrid.url,
+        "NOVEL_EVENTS_UNSUBSCRIBE_URL": "https://digest.example.org/pause/{user_id}",
+    }
     worker = start_worker(initialized, pool, session_home / f"{pool}.log", poll_seconds=1, env=env)
     yield pool
     worker.stop(grace=5)
@@ -53,8 +57,9 @@ def _slot() -> tuple[dt.datetime, str]:
     return at, at.strftime("%Y-%m-%dT%H:%MZ")
 
 
-def test_sendgrid_send_after_a_429_records_the_provider_id(sendgrid_pool: str, sendgrid: FakeSendGrid,
-                                                           session_home: Path) -> None:
+def test_sendgrid_send_after_a_429_records_the_provider_id(
+    sendgrid_pool: str, sendgrid: FakeSendGrid, session_home: Path
+) -> None:
     uid, dep = _user_on(sendgrid_pool, session_home)
     at, slot = _slot()
     sendgrid.enqueue(Reply.rate_limited(retry_after=1))
@@ -71,8 +76,9 @@ def test_sendgrid_send_after_a_429_records_the_provider_id(sendgrid_pool: str, s
     assert API_KEY not in (run.state.message or "")
 
 
-def test_sendgrid_400_fails_the_run_once_with_the_reason(sendgrid_pool: str, sendgrid: FakeSendGrid,
-                                                         session_home: Path) -> None:
+def test_sendgrid_400_fails_the_run_once_with_the_reason(
+    sendgrid_pool: str, sendgrid: FakeSendGrid, session_home: Path
+) -> None:
     uid, dep = _user_on(sendgrid_pool, session_home)
     at, slot = _slot()
     sendgrid.enqueue(Reply.bad_request("The from address does not match a verified Sender Identity.", "from"))

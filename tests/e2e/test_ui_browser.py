@@ -27,8 +27,16 @@ from tests.support.env import environ
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 CHROMIUM = os.environ.get("NOVEL_EVENTS_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +52,20 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     home = tmp_path_factory.mktemp("ui-home")
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    server, _ = start_server(tmp_path_factory.mktemp("ui-prefect"), port=port, ui=True,
-                             extra_env={"PREFECT_API_URL": api, "PREFECT_UI_API_URL": api})
+    server, _ = start_server(
+        tmp_path_factory.mktemp("ui-prefect"),
+        port=port,
+        ui=True,
+        extra_env={"PREFECT_API_URL": api, "PREFECT_UI_API_URL": api},
+    )
     worker = None
-    env = {"PREFECT_API_URL": api, "NOVEL_EVENTS_HOME": str(home), "NOVEL_EVENTS_EMAIL_BACKEND": "outbox",
-           "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0", "NOVEL_EVENTS_DATABASE_URL": f"sqlite:///{home}/ui.db"}
+    env = {
+        "PREFECT_API_URL": api,
+        "NOVEL_EVENTS_HOME": str(home),
+        "NOVEL_EVENTS_EMAIL_BACKEND": "outbox",
+        "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0",
+        "NOVEL_EVENTS_DATABASE_URL": f"sqlite:///{home}/ui.db",
+    }
     try:
         with environ(env), temporary_settings(updates={PREFECT_API_URL: api}):
             assert main(["init"]) == 0
@@ -56,20 +73,49 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
             for person in PEOPLE[:2]:
                 ics = home / f"{person.user_id}.ics"
                 ics.write_bytes(build_ics(person, dt.date.today()))
-                assert main(["users", "add", person.user_id, "--email", person.email, "--timezone", person.timezone,
-                             "--schedule", "daily", "--at", "07:30", "--source", f"ics:{ics}",
-                             "--send-when-empty"]) == 0
+                assert (
+                    main(
+                        [
+                            "users",
+                            "add",
+                            person.user_id,
+                            "--email",
+                            person.email,
+                            "--timezone",
+                            person.timezone,
+                            "--schedule",
+                            "daily",
+                            "--at",
+                            "07:30",
+                            "--source",
+                            f"ics:{ics}",
+                            "--send-when-empty",
+                        ]
+                    )
+                    == 0
+                )
                 users.append(person.user_id)
             assert main(["sync"]) == 0
-            worker = start_worker(api, "novel-events", home / "worker.log", poll_seconds=1,
-                                  env={"NOVEL_EVENTS_HOME": str(home)})
-            runs = [cast(FlowRun, run_deployment(name=f"novel-events-digest/user-{uid}",
-                                                 parameters={"user_id": uid, "manual": True}, timeout=0))
-                    for uid in users]
+            worker = start_worker(
+                api, "novel-events", home / "worker.log", poll_seconds=1, env={"NOVEL_EVENTS_HOME": str(home)}
+            )
+            runs = [
+                cast(
+                    FlowRun,
+                    run_deployment(
+                        name=f"novel-events-digest/user-{uid}", parameters={"user_id": uid, "manual": True}, timeout=0
+                    ),
+                )
+                for uid in users
+            ]
             finished = [wait_final(r.id, timeout=300) for r in runs]
             assert all(r.state_name == "Completed" for r in finished), [(r.name, r.state_name) for r in finished]
-            yield {"ui": api.removesuffix("/api"), "users": users, "runs": finished,
-                   "auth": server.client_env["PREFECT_API_AUTH_STRING"]}
+            yield {
+                "ui": api.removesuffix("/api"),
+                "users": users,
+                "runs": finished,
+                "auth": server.client_env["PREFECT_API_AUTH_STRING"],
+            }
     finally:
         if worker is not None:
             worker.stop()
@@ -77,8 +123,9 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
 
 
 @pytest.mark.timeout(1800)  # a server with the UI, two digests and a browser, on a shared 2-core machine
-def test_ui_shows_deployments_run_names_and_artifacts(ui_stack: dict[str, Any],
-                                                      tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_ui_shows_deployments_run_names_and_artifacts(
+    ui_stack: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> None:
     from playwright.sync_api import sync_playwright
 
     shots = Path(tempfile.mkdtemp(prefix="novel-events-ui-"))  # outside the repo; kept for a look afterwards

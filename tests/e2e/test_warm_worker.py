@@ -71,8 +71,11 @@ def hanging_user(initialized: str, session_home: Path, smtp: FakeSmtpServer) -> 
     add_user(uid, source=f"ics:{ics}")
     pool = f"warm-{uuid.uuid4().hex[:8]}"
     dep = deploy_on_own_pool(uid, pool)
-    env = {"NOVEL_EVENTS_HOME": str(session_home), "NOVEL_EVENTS_EMAIL_BACKEND": "smtp",
-           "NOVEL_EVENTS_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}"}
+    env = {
+        "NOVEL_EVENTS_HOME": str(session_home),
+        "NOVEL_EVENTS_EMAIL_BACKEND": "smtp",
+        "NOVEL_EVENTS_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
+    }
     worker = start_worker(initialized, pool, session_home / f"{pool}.log", poll_seconds=1, env=env)
     yield uid, dep, worker
     worker.stop(grace=5)
@@ -90,8 +93,9 @@ def _hanging_run(uid: str, dep: UUID, smtp: FakeSmtpServer, minutes_ago: int) ->
     return run_id, pid
 
 
-def test_kill_9_of_one_run_crashes_it_and_frees_the_slot(hanging_user: tuple[str, UUID, Child],
-                                                         smtp: FakeSmtpServer) -> None:
+def test_kill_9_of_one_run_crashes_it_and_frees_the_slot(
+    hanging_user: tuple[str, UUID, Child], smtp: FakeSmtpServer
+) -> None:
     uid, dep, worker = hanging_user
     run_id, pid = _hanging_run(uid, dep, smtp, minutes_ago=3)
     assert pid != worker.proc.pid  # its own process, not the worker

@@ -27,15 +27,27 @@ BARE_PATH = "/usr/bin:/bin"
 def _start_like_systemd(api: str, pool: str, home: Path, log: Path) -> Child:
     prefect = Path(sys.executable).parent / "prefect"
     assert prefect.is_absolute()
-    env = {"PATH": BARE_PATH, "PREFECT_API_URL": api, "NOVEL_EVENTS_HOME": str(home),
-           "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0", "PREFECT_WORKER_QUERY_SECONDS": "1",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           # the server wants its auth string; local feeds are read inside ICS_ROOT only
-           "PREFECT_API_AUTH_STRING": os.environ["PREFECT_API_AUTH_STRING"],
-           "NOVEL_EVENTS_ICS_ROOT": os.environ["NOVEL_EVENTS_ICS_ROOT"]}
+    env = {
+        "PATH": BARE_PATH,
+        "PREFECT_API_URL": api,
+        "NOVEL_EVENTS_HOME": str(home),
+        "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0",
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # the server wants its auth string; local feeds are read inside ICS_ROOT only
+        "PREFECT_API_AUTH_STRING": os.environ["PREFECT_API_AUTH_STRING"],
+        "NOVEL_EVENTS_ICS_ROOT": os.environ["NOVEL_EVENTS_ICS_ROOT"],
+    }
     out = open(log, "ab")  # noqa: SIM115 - owned by the child
-    proc = subprocess.Popen([str(prefect), "worker", "start", "--pool", pool], env=env, cwd="/",
-                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(prefect), "worker", "start", "--pool", pool],
+        env=env,
+        cwd="/",
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     out.close()
     return Child(f"worker-{pool}", proc, log)
 
@@ -81,8 +93,7 @@ def test_init_makes_a_novel_events_pool_and_fixes_an_old_one(initialized: str) -
         async with get_client() as client:
             default = await client.read_work_pool(load_settings().work_pool)
             assert default.type == "novel-events"
-            await client.create_work_pool(WorkPoolCreate(name=old_pool, type="process",
-                                                         base_job_template=old_template))
+            await client.create_work_pool(WorkPoolCreate(name=old_pool, type="process", base_job_template=old_template))
             report = await ensure_pool(client, old_pool)
             assert "updated" in report and "kept type 'process'" in report
             fixed = await client.read_work_pool(old_pool)

@@ -95,16 +95,12 @@ def _validate(payload: Any) -> dict[str, Any] | None:
         return error_body("The from object must be provided for every email send.", "from")
     personalizations = payload.get("personalizations") or []
     if not personalizations or not all(p.get("to") for p in personalizations):
-        return error_body(
-            "The personalizations field is required and must have at least one to.", "personalizations"
-        )
+        return error_body("The personalizations field is required and must have at least one to.", "personalizations")
     if not payload.get("subject") and not all(p.get("subject") for p in personalizations):
         return error_body("The subject is required.", "subject")
     content = payload.get("content") or []
     if not content and not payload.get("template_id"):
-        return error_body(
-            "Unless a valid template_id is provided, the content parameter is required.", "content"
-        )
+        return error_body("Unless a valid template_id is provided, the content parameter is required.", "content")
     types = [c.get("type") for c in content]
     if "text/plain" in types and types[0] != "text/plain":
         return error_body("If present, text/plain content must be first.", "content")

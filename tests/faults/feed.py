@@ -60,7 +60,7 @@ class FeedServer:
                     sent = 0
                     # held: trickle a byte every few seconds (the client's read timeout never fires)
                     while owner._still_held(uid, first=sent == 0) and sent < len(body) - 1:
-                        self.wfile.write(body[sent:sent + 1])
+                        self.wfile.write(body[sent : sent + 1])
                         self.wfile.flush()
                         sent += 1
                     owner._done(uid)

@@ -1,7 +1,7 @@
 """The table from scenario folders (``row.json`` each), e.g. after running scenarios one by one:
 
-    .venv/bin/python -m tests.faults.report /tmp/faults            # prints the table
-    .venv/bin/python -m tests.faults.report /tmp/faults --write [--note TEXT]   # and writes docs/faults.md
+.venv/bin/python -m tests.faults.report /tmp/faults            # prints the table
+.venv/bin/python -m tests.faults.report /tmp/faults --write [--note TEXT]   # and writes docs/faults.md
 """
 
 from __future__ import annotations

@@ -50,8 +50,10 @@ def observe(st: Stack, key: str, fault: str, fault_end: float | None) -> Row:
         if time.time() - said > 30:
             said = time.time()
             states = Counter(str(r["state"]) for r in due)
-            log(f"delivered {len(got & set(st.users))}/{len(st.users)}, {len(st.relay.snapshot())} mails; "
-                f"runs {dict(states)}")
+            log(
+                f"delivered {len(got & set(st.users))}/{len(st.users)}, {len(st.relay.snapshot())} mails; "
+                f"runs {dict(states)}"
+            )
         if all_in is None and set(st.users) <= got:
             all_in = time.time()
             log("every digest delivered; watching for late copies")
@@ -84,13 +86,22 @@ def _row(st: Stack, key: str, fault: str, fault_end: float, label: str) -> Row:
         copies.setdefault(uid, []).append(Copy(a.message_id, a.at, a.acknowledged))
     runs = _due(st)
     messages = sorted({f"{r['state']}: {str(r['message'])[:160]}" for r in runs if r["state"] != "Completed"})
-    return Row(key=key, fault=fault, expected=list(st.users), copies=copies,
-               runs=dict(Counter(str(r["state"]) for r in runs)), ledger=st.ledger(), messages=messages,
-               in_flight=sum(1 for r in runs if r["state"] not in FINAL),
-               fault_end=fault_end, fault_end_label=label)
+    return Row(
+        key=key,
+        fault=fault,
+        expected=list(st.users),
+        copies=copies,
+        runs=dict(Counter(str(r["state"]) for r in runs)),
+        ledger=st.ledger(),
+        messages=messages,
+        in_flight=sum(1 for r in runs if r["state"] not in FINAL),
+        fault_end=fault_end,
+        fault_end_label=label,
+    )
 
 
 # -- the scenarios -------------------------------------------------------------------------------------
+
 
 def kill_send(st: Stack) -> tuple[str, float | None]:
     victims, _ = _half(st)
@@ -117,8 +128,11 @@ def kill_fetch(st: Stack) -> tuple[str, float | None]:
     st.feed.hold(victims)
     st.start_worker()
     _wait_for_slot(st)
-    until("the victims to be inside their calendar fetch", lambda: st.feed.wait_waiting(len(victims), 5),
-          knobs.WAIT_SECONDS)
+    until(
+        "the victims to be inside their calendar fetch",
+        lambda: st.feed.wait_waiting(len(victims), 5),
+        knobs.WAIT_SECONDS,
+    )
     killed = st.kill_runs_of(victims)
     st.feed.release()
     return f"`kill -9` of {killed} runs while they fetch the calendar (before the claim)", time.time()
@@ -200,8 +214,10 @@ def worker_kill(st: Stack) -> tuple[str, float | None]:
     st.relay.release()
     time.sleep(knobs.NEW_WORKER_AFTER_SECONDS)
     st.start_worker()
-    return (f"worker and its runs `kill -9` ({len(sending)} mid-send, {len(fetching)} fetching), "
-            f"new worker {knobs.NEW_WORKER_AFTER_SECONDS} s later"), time.time()
+    return (
+        f"worker and its runs `kill -9` ({len(sending)} mid-send, {len(fetching)} fetching), "
+        f"new worker {knobs.NEW_WORKER_AFTER_SECONDS} s later"
+    ), time.time()
 
 
 def slow_relay(st: Stack) -> tuple[str, float | None]:

@@ -29,8 +29,18 @@ from tests.faults.feed import FeedServer
 from tests.faults.proxy import TcpProxy
 from tests.faults.relay import FaultRelay
 
-ZONES = ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC", "Australia/Sydney", "America/Santiago",
-         "Asia/Kolkata", "Pacific/Chatham", "Europe/Lisbon", "America/Denver")
+ZONES = (
+    "Europe/Berlin",
+    "America/New_York",
+    "Asia/Tokyo",
+    "UTC",
+    "Australia/Sydney",
+    "America/Santiago",
+    "Asia/Kolkata",
+    "Pacific/Chatham",
+    "Europe/Lisbon",
+    "America/Denver",
+)
 
 
 def until(what: str, check: Callable[[], object], timeout: float, every: float = 1.0) -> bool:
@@ -81,8 +91,9 @@ def _kill_run_processes(run_ids: set[str]) -> int:
 
 
 class Stack:
-    def __init__(self, name: str, workdir: Path, *, users: int = knobs.USERS, store_proxy: bool = False,
-                 api_proxy: bool = False) -> None:
+    def __init__(
+        self, name: str, workdir: Path, *, users: int = knobs.USERS, store_proxy: bool = False, api_proxy: bool = False
+    ) -> None:
         self.name = name
         self.workdir = workdir
         self.n_users = users
@@ -149,9 +160,27 @@ class Stack:
             local = self.slot_at.astimezone(ZoneInfo(zone))
             self.feed.put(uid, build_ics(PEOPLE[i % len(PEOPLE)], local.date()))
             email = f"{uid}@example.org"
-            assert main(["users", "add", uid, "--email", email, "--timezone", zone, "--schedule", "daily",
-                         "--at", f"{local:%H:%M}", "--source", f"ics:{self.feed.url(uid)}",
-                         "--send-when-empty"]) == 0, f"users add {uid} failed"
+            assert (
+                main(
+                    [
+                        "users",
+                        "add",
+                        uid,
+                        "--email",
+                        email,
+                        "--timezone",
+                        zone,
+                        "--schedule",
+                        "daily",
+                        "--at",
+                        f"{local:%H:%M}",
+                        "--source",
+                        f"ics:{self.feed.url(uid)}",
+                        "--send-when-empty",
+                    ]
+                )
+                == 0
+            ), f"users add {uid} failed"
             self.users.append(uid)
             self.emails[email] = uid
         assert main(["sync"]) == 0, "novel-events sync failed"
@@ -187,9 +216,13 @@ class Stack:
     def start_server(self) -> None:
         # the Prefect server on PostgreSQL, as a fleet runs it (SQLite answers a burst with 503s at submit)
         self.server, api = start_server(
-            self.workdir / "prefect", port=self.server_port, extra_env=knobs.SERVER_ENV, timeout=knobs.WAIT_SECONDS,
+            self.workdir / "prefect",
+            port=self.server_port,
+            extra_env=knobs.SERVER_ENV,
+            timeout=knobs.WAIT_SECONDS,
             database_url=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.db}_prefect",
-            secrets_dir=self.workdir / "prefect-secrets")
+            secrets_dir=self.workdir / "prefect-secrets",
+        )
         assert api == self.api
         os.environ.update(self.server.client_env)  # the API wants its auth string (driver and workers)
 
@@ -201,9 +234,15 @@ class Stack:
         """Every worker of the suite starts here (the one place that knows start_worker's signature)."""
         n = len(self.workers) + 1
         api = self.api if self.api_proxy is None else f"http://127.0.0.1:{self.api_proxy.port}/api"
-        child = start_worker(api, "novel-events", self.workdir / f"worker-{n}.log", limit=knobs.WORKER_LIMIT,
-                             poll_seconds=knobs.WORKER_POLL_SECONDS, env=self.product_env(direct=False),
-                             name=f"{self.name}-worker-{n}")
+        child = start_worker(
+            api,
+            "novel-events",
+            self.workdir / f"worker-{n}.log",
+            limit=knobs.WORKER_LIMIT,
+            poll_seconds=knobs.WORKER_POLL_SECONDS,
+            env=self.product_env(direct=False),
+            name=f"{self.name}-worker-{n}",
+        )
         self.workers.append(child)
         log(f"worker {n} started (pid {child.proc.pid})")
         return child
@@ -250,14 +289,23 @@ class Stack:
             while True:
                 page = await client.read_flow_runs(
                     flow_filter=FlowFilter(name=FlowFilterName(any_=["novel-events-digest"])),
-                    limit=200, offset=len(out))
+                    limit=200,
+                    offset=len(out),
+                )
                 out += page
                 if len(page) < 200:
                     return out
 
-        return [{"id": str(r.id), "user": r.parameters.get("user_id"), "state": r.state_name or "?",
-                 "message": (r.state.message if r.state else "") or "", "start": r.expected_start_time}
-                for r in self._client_call(read)]
+        return [
+            {
+                "id": str(r.id),
+                "user": r.parameters.get("user_id"),
+                "state": r.state_name or "?",
+                "message": (r.state.message if r.state else "") or "",
+                "start": r.expected_start_time,
+            }
+            for r in self._client_call(read)
+        ]
 
     def create_run(self, uid: str, at: dt.datetime) -> str:
         from prefect.states import Scheduled
@@ -265,7 +313,8 @@ class Stack:
         async def create(client: Any) -> str:
             dep = await client.read_deployment_by_name(f"novel-events-digest/user-{uid}")
             run = await client.create_flow_run_from_deployment(
-                dep.id, parameters={"user_id": uid}, state=Scheduled(scheduled_time=at))
+                dep.id, parameters={"user_id": uid}, state=Scheduled(scheduled_time=at)
+            )
             return str(run.id)
 
         return str(self._client_call(create))

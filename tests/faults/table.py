@@ -64,16 +64,18 @@ class Row:
             more = " …" if len(lost) > 4 else ""
             out.append(f"{len(lost)}/{len(self.expected)} digests not delivered: {shown}{more}")
             if self.in_flight:
-                out.append(f"{self.in_flight} run(s) still not final when the observation ended "
-                           "(slow machine, or runs stuck)")
+                out.append(
+                    f"{self.in_flight} run(s) still not final when the observation ended (slow machine, or runs stuck)"
+                )
         extra: dict[str, list[str]] = {}
         for user, copies in sorted(self.copies.items()):
             ids = {c.message_id for c in copies}
             unknown = sum(1 for c in copies if not c.acknowledged)
             allowed = 1 + (1 if unknown else 0)
             if len(copies) > allowed:
-                extra.setdefault(f"{len(copies)} copies (allowed {allowed}; {unknown} with an outcome the sender "
-                                 f"could not know)", []).append(user)
+                extra.setdefault(
+                    f"{len(copies)} copies (allowed {allowed}; {unknown} with an outcome the sender could not know)", []
+                ).append(user)
             if len(ids) > 1:
                 extra.setdefault(f"{len(ids)} different Message-IDs for one slot", []).append(user)
         for what, users in extra.items():
@@ -93,8 +95,11 @@ class Row:
         got = self.delivered()
         per_user = Counter(len(self.copies[u]) for u in got)
         ids = max((len({c.message_id for c in self.copies[u]}) for u in got), default=0)
-        copies = (f"{mails} mails to {len(got)} users; per user " +
-                  ", ".join(f"{n}×{k}" for k, n in sorted(per_user.items())) + f"; ≤{ids} Message-ID")
+        copies = (
+            f"{mails} mails to {len(got)} users; per user "
+            + ", ".join(f"{n}×{k}" for k, n in sorted(per_user.items()))
+            + f"; ≤{ids} Message-ID"
+        )
         if not got:
             copies = "–"
         runs = ", ".join(f"{n} {s}" for s, n in sorted(self.runs.items(), key=lambda x: -x[1]))
@@ -129,17 +134,22 @@ def failures(rows: list[Row], recovery_target: float) -> str:
     for row in rows:
         problems = row.problems(recovery_target)
         if problems:
-            out.append(f"- **{row.key}** ({row.fault}):\n" + "\n".join(f"  - {' '.join(p.split())[:400]}"
-                                                                     for p in problems))
+            out.append(
+                f"- **{row.key}** ({row.fault}):\n" + "\n".join(f"  - {' '.join(p.split())[:400]}" for p in problems)
+            )
     return "\n".join(out)
 
 
-def write_doc(path: Path, rows: list[Row], recovery_target: float, machine: str, wall_seconds: float | None,
-              note: str = "") -> str:
+def write_doc(
+    path: Path, rows: list[Row], recovery_target: float, machine: str, wall_seconds: float | None, note: str = ""
+) -> str:
     table = markdown(rows, recovery_target)
     why = failures(rows, recovery_target) or "Every row meets the targets."
-    wall = (f"Whole suite: {wall_seconds / 60:.1f} min ({len(rows)} scenarios, several at a time)."
-            if wall_seconds is not None else "Scenarios run one by one (`python -m tests.faults.scenarios KEY DIR`).")
+    wall = (
+        f"Whole suite: {wall_seconds / 60:.1f} min ({len(rows)} scenarios, several at a time)."
+        if wall_seconds is not None
+        else "Scenarios run one by one (`python -m tests.faults.scenarios KEY DIR`)."
+    )
     text = f"""# Fault suite
 
 `make faults` (also part of `make test`) injects each fault of issue 14 into a real stack — Prefect

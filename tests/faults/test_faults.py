@@ -31,8 +31,13 @@ def _run_scenario(key: str, workdir: Path) -> Row:
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "scenario.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.faults.scenarios", key, str(workdir)], cwd=ROOT,
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.faults.scenarios", key, str(workdir)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         try:
             proc.wait(knobs.SCENARIO_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
@@ -51,8 +56,11 @@ def _run_scenario(key: str, workdir: Path) -> Row:
 
 
 def _selected(session: pytest.Session) -> list[str]:
-    keys = {item.callspec.params["key"] for item in session.items
-            if item.path == Path(__file__) and hasattr(item, "callspec")}
+    keys = {
+        item.callspec.params["key"]
+        for item in session.items
+        if item.path == Path(__file__) and hasattr(item, "callspec")
+    }
     return [k for k in SCENARIOS if k in keys]
 
 

@@ -82,8 +82,10 @@ def test_relay_holds_counts_and_restarts_on_its_port() -> None:
         with smtplib.SMTP("127.0.0.1", port, timeout=5) as smtp:
             smtp.send_message(_mail("known@example.org"))
         relay.hold({"held@example.org"})
-        with (pytest.raises((TimeoutError, smtplib.SMTPServerDisconnected)),
-              smtplib.SMTP("127.0.0.1", port, timeout=1) as smtp):  # gives up while the reply is held
+        with (
+            pytest.raises((TimeoutError, smtplib.SMTPServerDisconnected)),
+            smtplib.SMTP("127.0.0.1", port, timeout=1) as smtp,
+        ):  # gives up while the reply is held
             smtp.send_message(_mail("held@example.org"))
         assert relay.held() == {"held@example.org"}
         known, held = relay.snapshot()
@@ -135,8 +137,9 @@ def test_verdict_applies_the_issues_targets() -> None:
     unknown = [Copy("<m>", 110.0, False), Copy("<m>", 150.0, True)]
     assert _row({"a": unknown, "b": one}).problems(300) == []
     assert "3 copies" in _row({"a": [*unknown, Copy("<m>", 160.0, True)], "b": one}).problems(300)[0]
-    assert "Message-IDs" in _row({"a": [Copy("<m>", 110.0, False), Copy("<n>", 150.0, True)],
-                                  "b": one}).problems(300)[0]
+    assert (
+        "Message-IDs" in _row({"a": [Copy("<m>", 110.0, False), Copy("<n>", 150.0, True)], "b": one}).problems(300)[0]
+    )
     # a known send that is sent again is an extra copy
     assert "2 copies" in _row({"a": [Copy("<m>", 110.0, True), Copy("<m>", 150.0, True)], "b": one}).problems(300)[0]
     late = _row({"a": one, "b": [Copy("<m>", 500.0, True)]}).problems(300)

@@ -49,8 +49,13 @@ def _ensure(settings: Settings) -> list[str]:
 
 
 def _settings(receiver: Receiver, **changes: Any) -> Settings:
-    values: dict[str, Any] = {"alert_webhook_url": SecretStr(receiver.url), "alert_email": f"{OPS}@example.org",
-                              "late_alert_minutes": 0.25, "worker_down_alert_minutes": 0.25, **changes}
+    values: dict[str, Any] = {
+        "alert_webhook_url": SecretStr(receiver.url),
+        "alert_email": f"{OPS}@example.org",
+        "late_alert_minutes": 0.25,
+        "worker_down_alert_minutes": 0.25,
+        **changes,
+    }
     return Settings(**values)
 
 
@@ -58,8 +63,9 @@ def _settings(receiver: Receiver, **changes: Any) -> Settings:
 def alerts_on(worker: object, receiver: Receiver) -> Iterator[Settings]:
     settings = _settings(receiver)
     lines = _ensure(settings)
-    assert all(f"automation: {name} created" in lines or f"automation: {name} updated" in lines
-               for name in ALL_NAMES), lines
+    assert all(
+        f"automation: {name} created" in lines or f"automation: {name} updated" in lines for name in ALL_NAMES
+    ), lines
     assert f"deployment: {ALERT_DEPLOYMENT} created (alerts emailed to {OPS}@example.org)" in lines, lines
     again = _ensure(settings)  # idempotent
     assert all(f"automation: {name} unchanged" in again for name in ALL_NAMES), again
@@ -75,8 +81,9 @@ def _ops_mail(outbox: Path, needle: str, timeout: float = 90.0) -> list[str]:
     deadline = time.monotonic() + timeout
     found: list[str] = []
     while time.monotonic() < deadline:
-        found = [t for t in (_plain(p) for p in sorted(outbox.glob("*.eml")) if f"{OPS}@" in p.read_text())
-                 if needle in t]
+        found = [
+            t for t in (_plain(p) for p in sorted(outbox.glob("*.eml")) if f"{OPS}@" in p.read_text()) if needle in t
+        ]
         if found:
             return found
         time.sleep(0.5)
@@ -116,8 +123,9 @@ def _deployment_id(uid: str) -> Any:
     return asyncio.run(go())
 
 
-def test_three_failed_slots_alert_once_and_tell_the_user_once(alerts_on: Settings, receiver: Receiver,
-                                                               session_home: Path) -> None:
+def test_three_failed_slots_alert_once_and_tell_the_user_once(
+    alerts_on: Settings, receiver: Receiver, session_home: Path
+) -> None:
     uid = unique_id("failing")
     settings = load_settings()
     ics = _broken_user(session_home, uid)
@@ -212,8 +220,11 @@ def test_late_run_alerts_once(alerts_on: Settings, receiver: Receiver) -> None:
 def test_digest_missed_event_alerts_once(alerts_on: Settings, receiver: Receiver) -> None:
     uid = unique_id("missed")
     run_id = str(uuid.uuid4())
-    emit_event(event=MISSED_EVENT, resource=user_resource(uid),
-               payload={"slot": "2026-12-03T06:30Z", "reason": "SMTP relay down (3 attempts)", "flow_run_id": run_id})
+    emit_event(
+        event=MISSED_EVENT,
+        resource=user_resource(uid),
+        payload={"slot": "2026-12-03T06:30Z", "reason": "SMTP relay down (3 attempts)", "flow_run_id": run_id},
+    )
     (alert,) = receiver.wait_for(f"user {uid} missed the digest of 2026-12-03T06:30Z")
     _assert_shape(alert, uid)
     assert "SMTP relay down" in alert["body"] and f"/runs/flow-run/{run_id}" in alert["body"]
@@ -234,8 +245,9 @@ def test_failed_maintenance_alerts_once(alerts_on: Settings, receiver: Receiver,
     assert f"/runs/flow-run/{run_id}" in alerts[0]["body"] and "unable to open database" in alerts[0]["body"]
 
 
-def test_pool_without_healthy_worker_alerts_once(alerts_on: Settings, receiver: Receiver, session_home: Path,
-                                                 initialized: str) -> None:
+def test_pool_without_healthy_worker_alerts_once(
+    alerts_on: Settings, receiver: Receiver, session_home: Path, initialized: str
+) -> None:
     pool = f"pool-{uuid.uuid4().hex[:8]}"
     # this test's pool is the one watched; email off (its alert runs would need a worker on that very pool)
     settings = _settings(receiver, work_pool=pool, alert_email=None)
@@ -249,8 +261,13 @@ def test_pool_without_healthy_worker_alerts_once(alerts_on: Settings, receiver: 
     asyncio.run(make_pool())
     _ensure(settings)
     try:
-        child = start_worker(initialized, pool, session_home / f"{pool}.log", poll_seconds=1,
-                             env={"PREFECT_WORKER_HEARTBEAT_SECONDS": "3"})
+        child = start_worker(
+            initialized,
+            pool,
+            session_home / f"{pool}.log",
+            poll_seconds=1,
+            env={"PREFECT_WORKER_HEARTBEAT_SECONDS": "3"},
+        )
         try:
             deadline = time.monotonic() + 60
 

@@ -59,8 +59,9 @@ def _pause(automation_id: uuid.UUID) -> None:
     asyncio.run(go())
 
 
-def test_failed_digest_reaches_the_webhook(worker: object, session_home: Path, receiver: Receiver,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_failed_digest_reaches_the_webhook(
+    worker: object, session_home: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
     on = Settings(alert_webhook_url=SecretStr(receiver.url), alert_email=None)
     off = Settings(alert_webhook_url=None, alert_email=None)
     uid = unique_id("alert")

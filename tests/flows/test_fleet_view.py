@@ -31,8 +31,10 @@ from tests.support.prefect import add_user, create_scheduled_run, wait_final
 
 pytestmark = pytest.mark.e2e
 
-RUN_NAME = re.compile(r"^(?P<user>[a-z0-9_-]+) · (?:manual )?(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2} "
-                      r"\d{2}:\d{2} [A-Z+\-0-9]+$")
+RUN_NAME = re.compile(
+    r"^(?P<user>[a-z0-9_-]+) · (?:manual )?(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2} "
+    r"\d{2}:\d{2} [A-Z+\-0-9]+$"
+)
 
 
 def _samples(families: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -94,7 +96,8 @@ def test_each_digest_leaves_a_summary_artifact(fleet: dict[str, Any]) -> None:
     async def artifacts() -> list[Any]:
         async with get_client() as client:
             return await client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key(fleet["good"])])))
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key(fleet["good"])]))
+            )
 
     (artifact,) = [a for a in asyncio.run(artifacts()) if a.flow_run_id == good.id]
     md = str(artifact.data)
@@ -129,17 +132,28 @@ def test_metrics_count_what_happened(fleet: dict[str, Any]) -> None:
         metrics.refresh()
         now = _samples(metrics.registry.collect())
         sent = _value(now, "novel_events_emails_total", backend="outbox", result="sent")
-        if sent > _value(before, "novel_events_emails_total", backend="outbox", result="sent") \
-                or time.monotonic() > deadline:
+        if (
+            sent > _value(before, "novel_events_emails_total", backend="outbox", result="sent")
+            or time.monotonic() > deadline
+        ):
             break
         time.sleep(1)
     assert sent - _value(before, "novel_events_emails_total", backend="outbox", result="sent") == 1
-    assert _value(now, "novel_events_digests_total", outcome="sent") - _value(
-        before, "novel_events_digests_total", outcome="sent") == 1
-    assert _value(now, "novel_events_digests_total", outcome="failed") - _value(
-        before, "novel_events_digests_total", outcome="failed") >= 1
-    assert _value(now, "novel_events_digest_start_lateness_seconds_count") - _value(
-        before, "novel_events_digest_start_lateness_seconds_count") >= 2
+    assert (
+        _value(now, "novel_events_digests_total", outcome="sent")
+        - _value(before, "novel_events_digests_total", outcome="sent")
+        == 1
+    )
+    assert (
+        _value(now, "novel_events_digests_total", outcome="failed")
+        - _value(before, "novel_events_digests_total", outcome="failed")
+        >= 1
+    )
+    assert (
+        _value(now, "novel_events_digest_start_lateness_seconds_count")
+        - _value(before, "novel_events_digest_start_lateness_seconds_count")
+        >= 2
+    )
     assert _value(now, "novel_events_digest_duration_seconds_count") >= 2
     assert _value(now, "novel_events_users", state="enabled") >= 2
     assert _value(now, "novel_events_ledger_slots", status="sent") >= 1
@@ -147,14 +161,19 @@ def test_metrics_count_what_happened(fleet: dict[str, Any]) -> None:
     metrics.refresh()  # a second look counts nothing twice
     again = _samples(metrics.registry.collect())
     assert _value(again, "novel_events_digests_total", outcome="sent") == _value(
-        now, "novel_events_digests_total", outcome="sent")
+        now, "novel_events_digests_total", outcome="sent"
+    )
 
 
 def test_metrics_command_serves_prometheus_text(fleet: dict[str, Any], tmp_path: Path) -> None:
     port = free_port()
     log = (tmp_path / "metrics.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "cli.app", "metrics", "--port", str(port), "--refresh", "0"],
-                            env=base_env(), stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.app", "metrics", "--port", str(port), "--refresh", "0"],
+        env=base_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline, r = time.monotonic() + 300, None  # the CLI imports Prefect first: slow on a busy machine
         while time.monotonic() < deadline and r is None:
@@ -167,8 +186,14 @@ def test_metrics_command_serves_prometheus_text(fleet: dict[str, Any], tmp_path:
         body = r.text
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
         names = {f.name for f in text_string_to_metric_families(body)}
-        assert {"novel_events_digests", "novel_events_digest_start_lateness_seconds", "novel_events_emails",
-                "novel_events_google_api_calls", "novel_events_users", "novel_events_ledger_slots"} <= names
+        assert {
+            "novel_events_digests",
+            "novel_events_digest_start_lateness_seconds",
+            "novel_events_emails",
+            "novel_events_google_api_calls",
+            "novel_events_users",
+            "novel_events_ledger_slots",
+        } <= names
         assert 'novel_events_digests_total{outcome="sent"}' in body
         assert httpx.get(f"http://127.0.0.1:{port}/nope", timeout=10).status_code == 404
     finally:

@@ -33,17 +33,21 @@ def test_failed_run_leaves_a_summary_artifact(initialized: str) -> None:
 
     async def read() -> list:  # type: ignore[type-arg]
         async with get_client() as client:
-            return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(
-                any_=[artifact_key(uid)])))
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key(uid)]))
+            )
 
     (artifact,) = [a for a in asyncio.run(read()) if a.flow_run_id == run_id]
-    assert "**failed** — Flow run encountered an exception: PermanentError: cannot read iCal file" in str(
-        artifact.data)
+    assert "**failed** — Flow run encountered an exception: PermanentError: cannot read iCal file" in str(artifact.data)
 
 
 def test_failed_summary_counts_a_failed_send() -> None:
-    run = SimpleNamespace(id=uuid4(), parameters={"user_id": "ada"}, start_time=dt.datetime.now(dt.UTC),
-                          expected_start_time=dt.datetime(2026, 12, 2, 6, 30, tzinfo=dt.UTC))
+    run = SimpleNamespace(
+        id=uuid4(),
+        parameters={"user_id": "ada"},
+        start_time=dt.datetime.now(dt.UTC),
+        expected_start_time=dt.datetime(2026, 12, 2, 6, 30, tzinfo=dt.UTC),
+    )
     state = SimpleNamespace(name="Failed", message="SMTP 550 mailbox unavailable")
     s = failed_summary(run, state, ledger_status=Status.FAILED, backend="smtp")
     assert (s.result, s.slot, s.emails_failed, s.backend) == ("failed", "2026-12-02T06:30Z", 1, "smtp")

@@ -54,7 +54,8 @@ def test_reconcile_one_creates_updates_pauses_and_touches_no_other_user(initiali
     assert _read(mine).paused and _read(mine).id == created.id
     later = dataclasses.replace(spec, paused=True, cron="45 8 * * *")
     assert [(c.action, c.detail) for c in asyncio.run(reconcile_one(later, schemas=flow_schemas())).changes] == [
-        ("updated", "cron")]
+        ("updated", "cron")
+    ]
     assert _read(mine).schedules[0].schedule.cron == "45 8 * * *"  # type: ignore[union-attr]
     with pytest.raises(ObjectNotFound):
         _read(other)  # never synced: reconcile_one wrote only its own deployment

@@ -46,10 +46,12 @@ def _deployment(uid: str):  # type: ignore[no-untyped-def]
 def _scheduled_runs(uid: str) -> list:  # type: ignore[type-arg]
     async def read() -> list:  # type: ignore[type-arg]
         async with get_client() as client:
-            return await client.read_flow_runs(flow_run_filter=FlowRunFilter(
-                tags=FlowRunFilterTags(all_=[f"user:{uid}"]),
-                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
-            ))
+            return await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    tags=FlowRunFilterTags(all_=[f"user:{uid}"]),
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+                )
+            )
 
     return asyncio.run(read())
 
@@ -70,7 +72,8 @@ def test_sync_creates_updates_pauses_and_deletes(initialized: str) -> None:
     assert da.work_pool_name == load_settings().work_pool
     assert da.entrypoint == "flows.digest.digest_flow"
     assert [(s.schedule.cron, s.schedule.timezone, s.active) for s in da.schedules] == [
-        ("30 7 * * *", "Europe/Berlin", True)]
+        ("30 7 * * *", "Europe/Berlin", True)
+    ]
     assert da.global_concurrency_limit is not None and da.global_concurrency_limit.limit == 1
     assert da.concurrency_options is not None
     assert da.concurrency_options.collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW
@@ -114,7 +117,9 @@ def test_sync_creates_updates_pauses_and_deletes(initialized: str) -> None:
     assert main(["users", "remove", b]) == 0
     gone = _sync()
     assert {(c.action, c.name) for c in gone.changes if uid_of(c.name) in (a, b)} == {
-        ("deleted", f"novel-events-digest/user-{a}"), ("deleted", f"novel-events-digest/user-{b}")}
+        ("deleted", f"novel-events-digest/user-{a}"),
+        ("deleted", f"novel-events-digest/user-{b}"),
+    }
     for uid in (a, b):
         with pytest.raises(ObjectNotFound):
             _deployment(uid)
@@ -151,8 +156,12 @@ def test_a_refused_write_is_reported_and_the_others_still_happen(initialized: st
     settings = load_settings()
     specs = [
         dataclasses.replace(s, work_pool="no-such-pool") if s.name == f"user-{bad}" else s
-        for s in desired(user_store(settings).list(), settings.work_pool, settings.maintenance_every_minutes,
-                         settings.recovery_every_minutes)
+        for s in desired(
+            user_store(settings).list(),
+            settings.work_pool,
+            settings.maintenance_every_minutes,
+            settings.recovery_every_minutes,
+        )
     ]
     report = asyncio.run(reconcile(specs, schemas=flow_schemas()))
     assert f"novel-events-digest/user-{good}" in {c.name for c in report.changes if c.action == "created"}

@@ -41,10 +41,16 @@ def test_no_root_means_no_local_files(root: Path) -> None:
     refused(f"ics:{root / 'ok.ics'}", FeedPolicy(), "not allowed")
 
 
-@pytest.mark.parametrize("source", [
-    "ics:/proc/self/environ", "ics:file:///proc/self/environ", "ics:/etc/hostname", "ics:/dev/zero",
-    "ics:~/.env",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "ics:/proc/self/environ",
+        "ics:file:///proc/self/environ",
+        "ics:/etc/hostname",
+        "ics:/dev/zero",
+        "ics:~/.env",
+    ],
+)
 def test_system_files_are_outside_the_root(root: Path, source: str) -> None:
     refused(source, FeedPolicy(ics_root=root), "outside ICS_ROOT|not found")
 
@@ -112,8 +118,14 @@ def test_a_big_file_is_refused_with_bounded_memory(root: Path) -> None:
 
 def test_up_front_check_gives_invalid_input_on_source(root: Path) -> None:
     assert check_feed_source(f"ics:{root / 'ok.ics'}", FeedPolicy(ics_root=root)) == f"ics:{root / 'ok.ics'}"
-    for bad in ("ics:/proc/self/environ", f"ics:{root}/../outside.txt", "ics:http://127.0.0.1:9/x.ics",
-                "ics:http://169.254.169.254/", "ics:ftp://example.org/x.ics", "ics:http://[::ffff:10.0.0.1]/"):
+    for bad in (
+        "ics:/proc/self/environ",
+        f"ics:{root}/../outside.txt",
+        "ics:http://127.0.0.1:9/x.ics",
+        "ics:http://169.254.169.254/",
+        "ics:ftp://example.org/x.ics",
+        "ics:http://[::ffff:10.0.0.1]/",
+    ):
         with pytest.raises(InvalidInput) as info:
             check_feed_source(bad, FeedPolicy(ics_root=root))
         assert info.value.field == "--source"

@@ -110,18 +110,24 @@ def test_a_redirect_loop_is_refused(srv: HostileHTTP) -> None:
     assert len(srv.requests) - before == 6
 
 
-@pytest.mark.parametrize("inward", [
-    "http://127.0.0.1:{port}/ok",           # another local port
-    "http://localhost:{port}/ok",
-    "http://2130706433:{port}/ok",          # decimal 127.0.0.1
-    "http://0x7f.1:{port}/ok",              # hex + short form
-    "http://017700000001:{port}/ok",        # octal
-    "http://0.0.0.0:{port}/ok",
-    "http://[::1]:{port}/ok",
-    "http://[::ffff:127.0.0.1]:{port}/ok",  # IPv4-mapped IPv6
-    "http://169.254.169.254/latest/meta-data/",  # cloud metadata
-    "http://10.0.0.1/", "http://192.168.1.1/", "http://100.64.0.1/", "http://224.0.0.1/",
-])
+@pytest.mark.parametrize(
+    "inward",
+    [
+        "http://127.0.0.1:{port}/ok",  # another local port
+        "http://localhost:{port}/ok",
+        "http://2130706433:{port}/ok",  # decimal 127.0.0.1
+        "http://0x7f.1:{port}/ok",  # hex + short form
+        "http://017700000001:{port}/ok",  # octal
+        "http://0.0.0.0:{port}/ok",
+        "http://[::1]:{port}/ok",
+        "http://[::ffff:127.0.0.1]:{port}/ok",  # IPv4-mapped IPv6
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata
+        "http://10.0.0.1/",
+        "http://192.168.1.1/",
+        "http://100.64.0.1/",
+        "http://224.0.0.1/",
+    ],
+)
 def test_redirects_inward_are_refused_without_connecting(srv: HostileHTTP, other: HostileHTTP, inward: str) -> None:
     target = inward.format(port=other.port)
     before = len(other.requests)
@@ -136,8 +142,10 @@ def test_a_redirect_to_a_file_or_another_scheme_is_refused(srv: HostileHTTP) -> 
         assert isinstance(err, PermanentError) and "http or https" in assert_clean(err)
 
 
-@pytest.mark.parametrize("status,kind", [(404, PermanentError), (403, PermanentError), (500, TransientError),
-                                         (503, TransientError), (429, TransientError)])
+@pytest.mark.parametrize(
+    "status,kind",
+    [(404, PermanentError), (403, PermanentError), (500, TransientError), (503, TransientError), (429, TransientError)],
+)
 def test_error_statuses_are_classified_and_never_quote_the_body(srv: HostileHTTP, status: int, kind: type) -> None:
     err, _ = peak_of(lambda: read_feed(srv.url(f"/status/{status}"), policy(srv)))
     assert isinstance(err, kind)

@@ -23,8 +23,15 @@ API_KEY = "SG.hostile-test-key.DO-NOT-LEAK-0987654321"
 
 
 def _email() -> OutgoingEmail:
-    return OutgoingEmail(to="ann@example.org", from_="Digest <digest@example.org>", subject="s", html="<p>t</p>",
-                         text="t", message_id="<m1@example.org>", date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    return OutgoingEmail(
+        to="ann@example.org",
+        from_="Digest <digest@example.org>",
+        subject="s",
+        html="<p>t</p>",
+        text="t",
+        message_id="<m1@example.org>",
+        date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
 
 
 def _everything(exc: BaseException) -> str:

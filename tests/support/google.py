@@ -53,9 +53,7 @@ def basic_dump() -> dict[str, Any]:
                 summaryOverride="Kids",
             ),
             calendar_entry(HOLIDAYS, "Holidays in Germany", [all_day_event("xmas", dt.date(2024, 12, 25))]),
-            calendar_entry(
-                BIRTHDAYS, "Birthdays", [all_day_event("bday", dt.date(2025, 6, 20), eventType="birthday")]
-            ),
+            calendar_entry(BIRTHDAYS, "Birthdays", [all_day_event("bday", dt.date(2025, 6, 20), eventType="birthday")]),
         ],
     }
 

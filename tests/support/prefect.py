@@ -13,10 +13,28 @@ from prefect.client.schemas.objects import FlowRun
 from cli.app import main
 
 
-def add_user(uid: str, *extra: str, tz: str = "Europe/Berlin", schedule: str = "daily", at: str = "07:30",
-             source: str | None = None) -> None:
-    args = ["users", "add", uid, "--email", f"{uid}@example.org", "--timezone", tz, "--schedule", schedule,
-            "--at", at, *extra]
+def add_user(
+    uid: str,
+    *extra: str,
+    tz: str = "Europe/Berlin",
+    schedule: str = "daily",
+    at: str = "07:30",
+    source: str | None = None,
+) -> None:
+    args = [
+        "users",
+        "add",
+        uid,
+        "--email",
+        f"{uid}@example.org",
+        "--timezone",
+        tz,
+        "--schedule",
+        schedule,
+        "--at",
+        at,
+        *extra,
+    ]
     if source:
         args += ["--source", source]
     assert main(args) == 0
@@ -70,7 +88,8 @@ def create_scheduled_run(deployment_id: UUID, uid: str, at: object) -> UUID:
     async def create() -> UUID:
         async with get_client() as client:
             run = await client.create_flow_run_from_deployment(
-                deployment_id, parameters={"user_id": uid}, state=Scheduled(scheduled_time=at))  # type: ignore[arg-type]
+                deployment_id, parameters={"user_id": uid}, state=Scheduled(scheduled_time=at)
+            )  # type: ignore[arg-type]
             return run.id
 
     return asyncio.run(create())

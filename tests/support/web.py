@@ -16,18 +16,23 @@ SECRET = "web-tests-secret-key-0123456789abcdef"
 API_TOKEN = "api-token-for-the-tests-0123456789"
 
 
-
 def google_dump(address: str, now: dt.datetime | None = None) -> dict[str, Any]:
     """A Google account: a routine (weekly series) and three one-offs ahead, two calendars."""
     now = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
     start = (now - dt.timedelta(weeks=20)).replace(hour=9, minute=0, second=0)
     items = weekly_series("standup", start, 24, summary="Team sync")
-    items += [timed_event("dentist", now + dt.timedelta(days=2), summary="Dentist"),
-              timed_event("lisbon", now + dt.timedelta(days=3), summary="Flight to Lisbon"),
-              timed_event("pottery", now + dt.timedelta(days=4), summary="Pottery taster")]
-    return {"timeZone": "Europe/Lisbon", "calendars": [
-        calendar_entry(address, address, items, primary=True, timeZone="Europe/Lisbon"),
-        calendar_entry(f"family-{address}", "Family", [], timeZone="Europe/Lisbon")]}
+    items += [
+        timed_event("dentist", now + dt.timedelta(days=2), summary="Dentist"),
+        timed_event("lisbon", now + dt.timedelta(days=3), summary="Flight to Lisbon"),
+        timed_event("pottery", now + dt.timedelta(days=4), summary="Pottery taster"),
+    ]
+    return {
+        "timeZone": "Europe/Lisbon",
+        "calendars": [
+            calendar_entry(address, address, items, primary=True, timeZone="Europe/Lisbon"),
+            calendar_entry(f"family-{address}", "Family", [], timeZone="Europe/Lisbon"),
+        ],
+    }
 
 
 def new_account(fake: FakeGoogleCalendar) -> tuple[FakeAccount, str]:

@@ -120,7 +120,7 @@ def test_no_import_cycles_between_our_modules() -> None:
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycles.append([*stack[stack.index(nxt):], node, nxt] if nxt in stack else [node, nxt])
+                cycles.append([*stack[stack.index(nxt) :], node, nxt] if nxt in stack else [node, nxt])
             elif nxt not in state:
                 visit(nxt, [*stack, node])
         state[node] = 2

@@ -64,8 +64,9 @@ def test_a_feed_url_is_sealed_at_rest_and_read_back(engine: sa.Engine) -> None:
         UserStore(engine, key=Fernet.generate_key).get("kim")
 
 
-def test_the_migration_seals_urls_stored_before_it(engine: sa.Engine, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_migration_seals_urls_stored_before_it(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NOVEL_EVENTS_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("NOVEL_EVENTS_DATABASE_URL", raising=False)
     key = Fernet.generate_key()
@@ -73,12 +74,16 @@ def test_the_migration_seals_urls_stored_before_it(engine: sa.Engine, tmp_path: 
     upgrade(engine, "0002")
     now = "2026-01-01 00:00:00"
     with engine.begin() as c:
-        c.execute(sa.text(
-            "INSERT INTO users (id, email, timezone, cadence, at_time, day, source, lookahead_days, include_calendars,"
-            " exclude_calendars, enabled, sensitivity, include_all_day, include_declined, send_when_empty,"
-            " needs_reconnect, created_at, updated_at) VALUES (:id, 'a@example.org', 'UTC', 'daily', '07:00', NULL,"
-            " :src, 14, '[]', '[]', true, 'normal', true, false, false, false, :now, :now)"),
-            [{"id": "old", "src": URL, "now": now}, {"id": "path", "src": "ics:/x.ics", "now": now}])
+        c.execute(
+            sa.text(
+                "INSERT INTO users (id, email, timezone, cadence, at_time, day, source, lookahead_days, "
+                "include_calendars,"
+                " exclude_calendars, enabled, sensitivity, include_all_day, include_declined, send_when_empty,"
+                " needs_reconnect, created_at, updated_at) VALUES (:id, 'a@example.org', 'UTC', 'daily', '07:00', NULL,"
+                " :src, 14, '[]', '[]', true, 'normal', true, false, false, false, :now, :now)"
+            ),
+            [{"id": "old", "src": URL, "now": now}, {"id": "path", "src": "ics:/x.ics", "now": now}],
+        )
     upgrade(engine)
     raw = _raw_sources(engine)
     assert raw["old"].startswith(PREFIX) and "tok-9f8e" not in raw["old"] and raw["path"] == "ics:/x.ics"

@@ -27,11 +27,13 @@ def rules(draw: st.DrawFn) -> str:
     if freq in {"WEEKLY", "DAILY"} and draw(st.booleans()):
         parts.append("BYDAY=" + ",".join(draw(st.lists(st.sampled_from(DAYS), min_size=1, max_size=3, unique=True))))
     if freq == "MONTHLY" and draw(st.booleans()):
-        parts.append("BYMONTHDAY=" + ",".join(map(str, draw(st.lists(st.integers(1, 31), min_size=1, max_size=3,
-                                                                             unique=True)))))
+        parts.append(
+            "BYMONTHDAY=" + ",".join(map(str, draw(st.lists(st.integers(1, 31), min_size=1, max_size=3, unique=True))))
+        )
     if freq == "YEARLY" and draw(st.booleans()):
-        parts.append("BYMONTH=" + ",".join(map(str, draw(st.lists(st.integers(1, 12), min_size=1, max_size=3,
-                                                                          unique=True)))))
+        parts.append(
+            "BYMONTH=" + ",".join(map(str, draw(st.lists(st.integers(1, 12), min_size=1, max_size=3, unique=True))))
+        )
     if freq == "HOURLY":
         parts.append(f"BYHOUR={draw(st.integers(6, 9))},{draw(st.integers(12, 20))}")
     if draw(st.booleans()):
@@ -47,8 +49,17 @@ def feeds(draw: st.DrawFn) -> tuple[bytes, str]:
     rule = draw(rules())
     when = f"TZID={tz}:" if tz != "UTC" else ":"
     stamp = start.strftime("%Y%m%dT%H%M%S") + ("Z" if tz == "UTC" else "")
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:p", "BEGIN:VEVENT", "UID:s", "SUMMARY:x",
-             f"DTSTART;{when}{stamp}".replace(";:", ":"), "DURATION:PT45M", f"RRULE:{rule}"]
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:p",
+        "BEGIN:VEVENT",
+        "UID:s",
+        "SUMMARY:x",
+        f"DTSTART;{when}{stamp}".replace(";:", ":"),
+        "DURATION:PT45M",
+        f"RRULE:{rule}",
+    ]
     if draw(st.booleans()):  # an RDATE and an EXDATE too
         extra = (start + dt.timedelta(days=draw(st.integers(1, 60)), hours=1)).strftime("%Y%m%dT%H%M%S")
         lines.append(f"RDATE;{when}{extra}{'Z' if tz == 'UTC' else ''}".replace(";:", ":"))
@@ -80,19 +91,27 @@ def test_ids_are_unique_and_windows_split_cleanly(feed: tuple[bytes, str], d1: i
 def test_instances_agree_with_recurring_ical_events(feed: tuple[bytes, str]) -> None:
     data, _ = feed
     a, b = WINDOW_A, WINDOW_A + dt.timedelta(days=500)
-    ours = {(dt.datetime.fromisoformat(e["start"]["dateTime"]).astimezone(dt.UTC))
-            for e in read_calendar(data, start=a, end=b, user_tz="UTC").dump.calendars[0].items}
-    theirs = {o["DTSTART"].dt.astimezone(dt.UTC)
-              for o in recurring_ical_events.of(icalendar.Calendar.from_ical(data)).between(a, b)}
+    ours = {
+        (dt.datetime.fromisoformat(e["start"]["dateTime"]).astimezone(dt.UTC))
+        for e in read_calendar(data, start=a, end=b, user_tz="UTC").dump.calendars[0].items
+    }
+    theirs = {
+        o["DTSTART"].dt.astimezone(dt.UTC)
+        for o in recurring_ical_events.of(icalendar.Calendar.from_ical(data)).between(a, b)
+    }
     assert ours == theirs
 
 
 @COMMON
-@given(rules(), st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2030, 1, 1)),
-       st.integers(1, 3 * 365))
+@given(
+    rules(), st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2030, 1, 1)), st.integers(1, 3 * 365)
+)
 def test_density_estimate_is_an_upper_bound(text: str, start: dt.datetime, days: int) -> None:
     rule = parse_rule(text)
     end = start + dt.timedelta(days=days)
-    actual = sum(1 for x in du.rrulestr(text, dtstart=start) if x < end) if rule.count else \
-        len(du.rrulestr(text, dtstart=start).between(start, end, inc=True))
+    actual = (
+        sum(1 for x in du.rrulestr(text, dtstart=start) if x < end)
+        if rule.count
+        else len(du.rrulestr(text, dtstart=start).between(start, end, inc=True))
+    )
     assert estimate(rule, start, end) >= actual

@@ -43,62 +43,138 @@ CASES: list[tuple[str, list[Row], list[tuple[str, bool]]]] = [
     # (file, exact instances in order, problems as (text it contains, lost data?))
     ("multi_vcalendar.ics", [("2026-01-01", True, "holiday-new-year"), ("2026-01-06", True, "holiday-epiphany")], []),
     ("rdate_only.ics", _series("notes-rdate-series", "20260302T080000Z", "20260309T080000Z", "20260330T070000Z"), []),
-    ("recurrence_id_override.ics", [
-        ("20260202T100000Z", False, "weekly-sync_20260202T100000Z"),
-        ("20260210T150000Z", False, "weekly-sync_20260209T100000Z"),
-        ("20260216T100000Z", False, "weekly-sync_20260216T100000Z"),
-        ("20260223T100000Z", False, "weekly-sync_20260223T100000Z")], []),
+    (
+        "recurrence_id_override.ics",
+        [
+            ("20260202T100000Z", False, "weekly-sync_20260202T100000Z"),
+            ("20260210T150000Z", False, "weekly-sync_20260209T100000Z"),
+            ("20260216T100000Z", False, "weekly-sync_20260216T100000Z"),
+            ("20260223T100000Z", False, "weekly-sync_20260223T100000Z"),
+        ],
+        [],
+    ),
     ("exdate.ics", _series("standup", "20260406T110000Z", "20260408T110000Z", "20260410T110000Z"), []),
     ("date_with_tzid.ics", [("2026-05-01", True, "may-day")], []),
     ("date_start_datetime_end.ics", [("2026-06-01", True, "conference")], []),
     ("x_wr_timezone_lowercase.ics", [("20260701T110000Z", False, "floating-lunch")], []),
     ("x_wr_timezone_windows.ics", [("20260701T100000Z", False, "floating-lunch")], []),
-    ("x_wr_timezone_unknown.ics", [("20260701T100000Z", False, "floating-lunch")],
-     [("X-WR-TIMEZONE 'Mars/Olympus_Mons' is not a known time zone; times without a zone are read in Europe/Berlin",
-       False)]),
+    (
+        "x_wr_timezone_unknown.ics",
+        [("20260701T100000Z", False, "floating-lunch")],
+        [
+            (
+                "X-WR-TIMEZONE 'Mars/Olympus_Mons' is not a known time zone; times without a zone are read in "
+                "Europe/Berlin",
+                False,
+            )
+        ],
+    ),
     ("x_wr_timezone_empty.ics", [("20260701T100000Z", False, "floating-lunch")], []),
     ("alarm_negative_trigger.ics", [("20260805T080000Z", False, "dentist")], []),
     ("bad_freebusy.ics", [("20260910T080000Z", False, "team-offsite"), ("20260917T130000Z", False, "demo-day")], []),
     ("dtstamp_typo.ics", [("20261005T090000Z", False, "planning")], []),
-    ("no_dtstart.ics", [("20261106T090000Z", False, "review-1")],
-     [("event 'Board meeting' (UID board-1) has no start; skipped", True)]),
-    ("several_rrules.ics", _series("zimbra-two-rules", "20260302T170000Z", "20260304T170000Z", "20260309T170000Z",
-                                   "20260311T170000Z", "20260316T170000Z"), []),
-    ("byday_with_spaces.ics", _series("exchange-spaces", "20260302T140000Z", "20260303T140000Z",
-                                      "20260309T140000Z", "20260310T140000Z"), []),
-    ("ical_1_0.ics", _series("vcal-1", "20260303T110000Z"),
-     [("event 'Team lunch' (UID vcal-1) RRULE 'W1 TU #3' is not in RFC 5545 form (iCal 1.0?); that rule is ignored",
-       True)]),
+    (
+        "no_dtstart.ics",
+        [("20261106T090000Z", False, "review-1")],
+        [("event 'Board meeting' (UID board-1) has no start; skipped", True)],
+    ),
+    (
+        "several_rrules.ics",
+        _series(
+            "zimbra-two-rules",
+            "20260302T170000Z",
+            "20260304T170000Z",
+            "20260309T170000Z",
+            "20260311T170000Z",
+            "20260316T170000Z",
+        ),
+        [],
+    ),
+    (
+        "byday_with_spaces.ics",
+        _series("exchange-spaces", "20260302T140000Z", "20260303T140000Z", "20260309T140000Z", "20260310T140000Z"),
+        [],
+    ),
+    (
+        "ical_1_0.ics",
+        _series("vcal-1", "20260303T110000Z"),
+        [
+            (
+                "event 'Team lunch' (UID vcal-1) RRULE 'W1 TU #3' is not in RFC 5545 form (iCal 1.0?); that rule is "
+                "ignored",
+                True,
+            )
+        ],
+    ),
     ("birthday_unknown_year.ics", [("2026-03-15", True, "birthday-ana_20260315")], []),
-    ("until_typo.ics", _series("until-typo", "20260112T180000Z"),
-     [("RRULE 'FREQ=WEEKLY;UNTL=20260301' has an unknown part 'UNTL'; that rule is ignored", True)]),
-    ("rrule_with_recurrence_id.ics", _series("monthly-split", "20260105T090000Z", "20260205T090000Z",
-                                             "20260305T090000Z"), []),
-    ("dtend_none.ics", _series("dtend-none", "20260415T100000Z", "20260422T100000Z"),
-     [("has an unreadable DTEND 'None'; read as ending when it starts", False)]),
-    ("updated_series_deleted_change.ics", [("2026-03-02", True, "reading-group_20260302"),
-                                           ("2026-04-13", True, "reading-group_20260413")], []),
-    ("this_and_future.ics", [("20260901T120000Z", False, "course_20260901T120000Z"),
-                             ("20260902T120000Z", False, "course_20260902T120000Z"),
-                             ("20260903T090000Z", False, "course_20260903T120000Z"),
-                             ("20260904T090000Z", False, "course_20260904T120000Z")], []),
+    (
+        "until_typo.ics",
+        _series("until-typo", "20260112T180000Z"),
+        [("RRULE 'FREQ=WEEKLY;UNTL=20260301' has an unknown part 'UNTL'; that rule is ignored", True)],
+    ),
+    (
+        "rrule_with_recurrence_id.ics",
+        _series("monthly-split", "20260105T090000Z", "20260205T090000Z", "20260305T090000Z"),
+        [],
+    ),
+    (
+        "dtend_none.ics",
+        _series("dtend-none", "20260415T100000Z", "20260422T100000Z"),
+        [("has an unreadable DTEND 'None'; read as ending when it starts", False)],
+    ),
+    (
+        "updated_series_deleted_change.ics",
+        [("2026-03-02", True, "reading-group_20260302"), ("2026-04-13", True, "reading-group_20260413")],
+        [],
+    ),
+    (
+        "this_and_future.ics",
+        [
+            ("20260901T120000Z", False, "course_20260901T120000Z"),
+            ("20260902T120000Z", False, "course_20260902T120000Z"),
+            ("20260903T090000Z", False, "course_20260903T120000Z"),
+            ("20260904T090000Z", False, "course_20260904T120000Z"),
+        ],
+        [],
+    ),
     ("google_birthday_rdate.ics", [("2026-12-10", True, "2026_BIRTHDAY_ana@example.org_20261210")], []),
-    ("dense_short_series.ics", _series("sprint-slots", "20260910T140000Z", "20260910T141500Z", "20260910T143000Z",
-                                       "20260910T144500Z", "20260910T150000Z", "20260910T151500Z"), []),
+    (
+        "dense_short_series.ics",
+        _series(
+            "sprint-slots",
+            "20260910T140000Z",
+            "20260910T141500Z",
+            "20260910T143000Z",
+            "20260910T144500Z",
+            "20260910T150000Z",
+            "20260910T151500Z",
+        ),
+        [],
+    ),
     ("hostile_centuries_old.ics", [], []),  # instances checked below (365 of them)
-    ("hostile_byyearday_bomb.ics", [("20261201T100000Z", False, "real-one")],
-     [("event 'bomb' (UID yearday-bomb) RRULE", True)]),
-    ("hostile_bymonth_bomb.ics", [("20261201T100000Z", False, "real-one")],
-     [("event 'bomb' (UID month-bomb) RRULE", True)]),
-    ("hostile_count_from_long_ago.ics", [("20261201T100000Z", False, "real-one")],
-     [("instances from its start (more than 20,000); that rule is ignored", True)]),
+    (
+        "hostile_byyearday_bomb.ics",
+        [("20261201T100000Z", False, "real-one")],
+        [("event 'bomb' (UID yearday-bomb) RRULE", True)],
+    ),
+    (
+        "hostile_bymonth_bomb.ics",
+        [("20261201T100000Z", False, "real-one")],
+        [("event 'bomb' (UID month-bomb) RRULE", True)],
+    ),
+    (
+        "hostile_count_from_long_ago.ics",
+        [("20261201T100000Z", False, "real-one")],
+        [("instances from its start (more than 20,000); that rule is ignored", True)],
+    ),
 ]
 
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(("name", "expected", "problems"), CASES, ids=[c[0] for c in CASES])
-def test_quirk_reads_exactly_the_expected_instances(name: str, expected: list[Row],
-                                                    problems: list[tuple[str, bool]]) -> None:
+def test_quirk_reads_exactly_the_expected_instances(
+    name: str, expected: list[Row], problems: list[tuple[str, bool]]
+) -> None:
     items, found = _read(name)
     if name != "hostile_centuries_old.ics":
         assert [_row(e) for e in items] == expected

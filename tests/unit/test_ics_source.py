@@ -51,8 +51,13 @@ END:VCALENDAR
 
 
 def _items() -> dict[str, dict]:  # type: ignore[type-arg]
-    dump = parse_ics(FEED, start=NOW - dt.timedelta(days=365), end=NOW + dt.timedelta(days=14),
-                     user_tz="Europe/Berlin", calendar_id="home")
+    dump = parse_ics(
+        FEED,
+        start=NOW - dt.timedelta(days=365),
+        end=NOW + dt.timedelta(days=14),
+        user_tz="Europe/Berlin",
+        calendar_id="home",
+    )
     assert dump.time_zone == "Europe/Berlin"
     assert dump.calendars[0].summary == "Home" and dump.calendars[0].time_zone == "Europe/Lisbon"
     return {e["id"]: e for e in dump.calendars[0].items}
@@ -92,8 +97,12 @@ def test_garbage_is_a_permanent_error(data: bytes) -> None:
 
 def test_samples_have_routine_and_upcoming_one_offs() -> None:
     for person in PEOPLE:
-        dump = parse_ics(build_ics(person, NOW.date()), start=NOW - dt.timedelta(days=365),
-                         end=NOW + dt.timedelta(days=14), user_tz=person.timezone)
+        dump = parse_ics(
+            build_ics(person, NOW.date()),
+            start=NOW - dt.timedelta(days=365),
+            end=NOW + dt.timedelta(days=14),
+            user_tz=person.timezone,
+        )
         items = dump.calendars[0].items
         one_offs = [e for e in items if "recurringEventId" not in e]
         assert len(one_offs) == len(person.novel)
@@ -104,25 +113,35 @@ def _feed(*series: tuple[str, str]) -> bytes:
     """A feed of recurring series (RRULE, DTSTART) plus one real one-off."""
     events = "".join(
         f"BEGIN:VEVENT\nUID:s{i}\nSUMMARY:tick\nDTSTART:{since}\nDTEND:{since[:-2]}1Z\nRRULE:{rule}\nEND:VEVENT\n"
-        for i, (rule, since) in enumerate(series))
-    return ("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\n" + events + "BEGIN:VEVENT\nUID:real\nSUMMARY:Dentist\n"
-            "DTSTART:20261201T100000Z\nDTEND:20261201T110000Z\nEND:VEVENT\nEND:VCALENDAR\n").encode()
+        for i, (rule, since) in enumerate(series)
+    )
+    return (
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\n" + events + "BEGIN:VEVENT\nUID:real\nSUMMARY:Dentist\n"
+        "DTSTART:20261201T100000Z\nDTEND:20261201T110000Z\nEND:VEVENT\nEND:VCALENDAR\n"
+    ).encode()
 
 
 WINDOW = {"start": NOW - dt.timedelta(days=365), "end": NOW + dt.timedelta(days=14), "user_tz": "UTC"}
 
 
-@pytest.mark.parametrize("rule", ["FREQ=SECONDLY", "FREQ=MINUTELY;INTERVAL=5", "FREQ=HOURLY;BYMINUTE=0,10,20,30,40,50",
-                                  "FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;"
-                                  "BYMINUTE=0,30,45"])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=SECONDLY",
+        "FREQ=MINUTELY;INTERVAL=5",
+        "FREQ=HOURLY;BYMINUTE=0,10,20,30,40,50",
+        "FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;BYMINUTE=0,30,45",
+    ],
+)
 def test_absurdly_frequent_series_are_dropped_not_expanded(rule: str) -> None:
     dump = parse_ics(_feed((rule, "20150101T000000Z")), **WINDOW)  # type: ignore[arg-type]
     assert [e["summary"] for e in dump.calendars[0].items] == ["Dentist"]
 
 
 def test_human_frequencies_are_kept() -> None:
-    dump = parse_ics(_feed(("FREQ=HOURLY", "20260101T000000Z"), ("FREQ=WEEKLY;BYDAY=MO,WE,FR", "20200101T090000Z")),
-                     **WINDOW)  # type: ignore[arg-type]
+    dump = parse_ics(
+        _feed(("FREQ=HOURLY", "20260101T000000Z"), ("FREQ=WEEKLY;BYDAY=MO,WE,FR", "20200101T090000Z")), **WINDOW
+    )  # type: ignore[arg-type]
     assert sum(e["summary"] == "tick" for e in dump.calendars[0].items) > 5000
 
 

@@ -50,8 +50,10 @@ def test_lock_files_satisfy_pyproject() -> None:
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     runtime, dev = _pins("lock.txt"), _pins("dev-lock.txt")
-    for lock, requirements in ((runtime, project["dependencies"]),
-                               (dev, [*project["dependencies"], *project["optional-dependencies"]["dev"]])):
+    for lock, requirements in (
+        (runtime, project["dependencies"]),
+        (dev, [*project["dependencies"], *project["optional-dependencies"]["dev"]]),
+    ):
         for text in requirements:
             req = Requirement(text)
             name = canonicalize_name(req.name)
@@ -69,6 +71,7 @@ def test_dockerfile_installs_the_lock_and_the_wheel_only() -> None:
 
 
 # --- Kubernetes: the pool template for one pod per run, the Helm values, the image -------------------------
+
 
 def _k8s_template() -> dict:  # type: ignore[type-arg]
     return json.loads((ROOT / "infra" / "k8s" / "base-job-template.json").read_text())
@@ -99,8 +102,14 @@ def test_k8s_template_placeholders_are_all_variables() -> None:
 
 
 def test_k8s_job_runs_the_image_interpreter_by_absolute_path() -> None:
-    config = _render({"name": "digest-run", "env": {"PREFECT__FLOW_RUN_ID": "abc"}, "labels": {"app": "ne"},
-                      "image": "registry.example/novel-events:1.2"})
+    config = _render(
+        {
+            "name": "digest-run",
+            "env": {"PREFECT__FLOW_RUN_ID": "abc"},
+            "labels": {"app": "ne"},
+            "image": "registry.example/novel-events:1.2",
+        }
+    )
     manifest = config["job_manifest"]
     assert (manifest["apiVersion"], manifest["kind"]) == ("batch/v1", "Job")
     assert manifest["metadata"] == {"generateName": "digest-run-", "labels": {"app": "ne"}, "namespace": "novel-events"}
@@ -123,5 +132,8 @@ def test_image_and_helm_workers_need_nothing_on_path() -> None:
     values = yaml.safe_load((ROOT / "infra" / "k8s" / "worker-values.yaml").read_text())
     from deployments.worker import WORKER_TYPE
 
-    assert values["worker"]["config"] == {"workPool": "novel-events", "type": WORKER_TYPE,
-                                          "limit": values["worker"]["config"]["limit"]}
+    assert values["worker"]["config"] == {
+        "workPool": "novel-events",
+        "type": WORKER_TYPE,
+        "limit": values["worker"]["config"]["limit"],
+    }

@@ -75,7 +75,8 @@ def test_headers_rfc8058() -> None:
     value = h["List-Unsubscribe"]
     assert value.startswith("<https://digest.example.org/unsubscribe/") and value.endswith(">")
     assert unsubscribe_headers(None, "ada", NOW, "https://x.example/u/{user_id}") == {
-        "List-Unsubscribe": "<https://x.example/u/ada>"}
+        "List-Unsubscribe": "<https://x.example/u/ada>"
+    }
     assert unsubscribe_headers(None, "ada", NOW) == {}
 
 
@@ -85,7 +86,9 @@ def test_email_links_give_each_event_its_mute_link() -> None:
     links = email_links(SIGNER, "ada", [n], NOW)
     assert SIGNER.user_for(MANAGE, _token(links["manage_url"]), NOW) == "ada"
     assert SIGNER.mute_for(_token(links["mute_urls"][("primary", "e1")]), NOW) == (
-        "ada", MuteRule("title", "dentist", "Dentist"))
+        "ada",
+        MuteRule("title", "dentist", "Dentist"),
+    )
     assert email_links(None, "ada", [n], NOW) == {"manage_url": None}
 
 

@@ -38,10 +38,16 @@ def test_every_dashboard_expr_names_a_metric_we_export() -> None:
         used |= metrics
     # every family we export is on the dashboard somewhere
     families = {n.removesuffix("_total").removesuffix("_bucket") for n in used}
-    assert {"novel_events_digests", "novel_events_digest_start_lateness_seconds",
-            "novel_events_digest_duration_seconds", "novel_events_emails", "novel_events_google_api_calls",
-            "novel_events_google_api_retries",
-            "novel_events_users", "novel_events_ledger_slots"} <= families
+    assert {
+        "novel_events_digests",
+        "novel_events_digest_start_lateness_seconds",
+        "novel_events_digest_duration_seconds",
+        "novel_events_emails",
+        "novel_events_google_api_calls",
+        "novel_events_google_api_retries",
+        "novel_events_users",
+        "novel_events_ledger_slots",
+    } <= families
 
 
 def test_exported_names_are_prefixed_and_the_scrape_config_points_at_the_exporter() -> None:

@@ -25,8 +25,12 @@ PRIVATE = "novel_events_rooms"
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     uv = Path(sys.executable).with_name("uv")
-    subprocess.run([str(uv), "build", "--wheel", "--no-build-isolation", "--quiet", "--out-dir", str(out)],
-                   cwd=ROOT, check=True, timeout=120)
+    subprocess.run(
+        [str(uv), "build", "--wheel", "--no-build-isolation", "--quiet", "--out-dir", str(out)],
+        cwd=ROOT,
+        check=True,
+        timeout=120,
+    )
     (built,) = out.glob("novel_events-*.whl")
     assert not list(out.glob("*.pth"))  # the build leaves nothing of its own next to the wheel
     return built
@@ -47,12 +51,18 @@ def test_only_project_named_top_level_entries(wheel: Path) -> None:
 def test_every_room_file_is_shipped_under_the_private_root(wheel: Path) -> None:
     shipped = set(names(wheel))
     for room in ROOMS:
-        wanted = {f"{PRIVATE}/{p.relative_to(ROOT).as_posix()}" for p in (ROOT / room).rglob("*.py")
-                  if "__pycache__" not in p.parts}
+        wanted = {
+            f"{PRIVATE}/{p.relative_to(ROOT).as_posix()}"
+            for p in (ROOT / room).rglob("*.py")
+            if "__pycache__" not in p.parts
+        }
         assert f"{PRIVATE}/{room}/__init__.py" in wanted
         assert wanted <= shipped, sorted(wanted - shipped)
-    domain = {f"{p.relative_to(ROOT).as_posix()}" for p in (ROOT / "novel_events").rglob("*")
-              if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+    domain = {
+        f"{p.relative_to(ROOT).as_posix()}"
+        for p in (ROOT / "novel_events").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    }
     assert domain <= shipped, sorted(domain - shipped)  # templates and migrations too
     assert not [n for n in shipped if "__pycache__" in n or n.endswith(".pyc")]
 
@@ -70,11 +80,11 @@ def probe(site_dir: Path, code: str) -> list[str]:
     script = (
         "import site\n"
         f"site.addsitedir({str(site_dir)!r})\n"
-        f"site.addsitedir({sysconfig.get_paths()['purelib']!r})\n"
-        + code
+        f"site.addsitedir({sysconfig.get_paths()['purelib']!r})\n" + code
     )
-    out = subprocess.run([sys.executable, "-S", "-c", script], cwd=site_dir.parent, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", script], cwd=site_dir.parent, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout.split()
 
@@ -85,9 +95,13 @@ def test_installed_rooms_import_by_their_names(wheel: Path, tmp_path: Path) -> N
     site_dir = tmp_path / "site-packages"
     with zipfile.ZipFile(wheel) as zf:
         zf.extractall(site_dir)
-    domain, digest, app, flow = probe(site_dir, (
-        "import novel_events, flows.digest, cli.app\n"
-        "print(novel_events.__file__, flows.digest.__file__, cli.app.__file__, flows.digest.digest_flow.name)\n"))
+    domain, digest, app, flow = probe(
+        site_dir,
+        (
+            "import novel_events, flows.digest, cli.app\n"
+            "print(novel_events.__file__, flows.digest.__file__, cli.app.__file__, flows.digest.digest_flow.name)\n"
+        ),
+    )
     assert Path(domain).is_relative_to(site_dir / "novel_events")
     assert Path(digest).is_relative_to(site_dir / PRIVATE / "flows")
     assert Path(app).is_relative_to(site_dir / PRIVATE / "cli")

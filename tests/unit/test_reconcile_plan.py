@@ -16,8 +16,13 @@ POOL = "novel-events"
 
 
 def user(uid: str, *, at: str = "07:30", tz: str = "Europe/Berlin", enabled: bool = True) -> User:
-    return User(id=uid, email=f"{uid}@example.org", schedule=Schedule.parse("daily", at, tz, None),
-                source="google", enabled=enabled)
+    return User(
+        id=uid,
+        email=f"{uid}@example.org",
+        schedule=Schedule.parse("daily", at, tz, None),
+        source="google",
+        enabled=enabled,
+    )
 
 
 def there(spec: JobSpec, schema: dict[str, Any] | None = None, **changed: Any) -> Deployed:
@@ -41,27 +46,37 @@ CASES = [
     ("nothing anywhere", [], [], [], 0),
     ("all new", [A, B], [], [("created", A.full_name, "30 7 * * *"), ("created", B.full_name, "30 7 * * *")], 0),
     ("all in step: no writes", [A, B], [there(A), there(B)], [], 2),
-    ("one user changed time", [A_LATER, B], [there(A), there(B)],
-     [("updated", A.full_name, "cron, description")], 1),
+    ("one user changed time", [A_LATER, B], [there(A), there(B)], [("updated", A.full_name, "cron, description")], 1),
     ("one user moved zone", [A_ELSEWHERE], [there(A)], [("updated", A.full_name, "timezone, description")], 0),
     ("disabled user: pause only", [A_PAUSED], [there(A)], [("paused", A.full_name, "")], 0),
     ("re-enabled user: resume only", [A], [there(A_PAUSED)], [("resumed", A.full_name, "")], 0),
-    ("paused and retimed: one update", [dataclasses.replace(A_LATER, paused=True)], [there(A)],
-     [("updated", A.full_name, "cron, paused, description")], 0),
+    (
+        "paused and retimed: one update",
+        [dataclasses.replace(A_LATER, paused=True)],
+        [there(A)],
+        [("updated", A.full_name, "cron, paused, description")],
+        0,
+    ),
     ("removed user deleted", [A], [there(A), there(B)], [("deleted", B.full_name, "")], 1),
-    ("deletes sorted by name, after writes", [C], [there(B), there(A)],
-     [("created", C.full_name, "30 7 * * *"), ("deleted", A.full_name, ""), ("deleted", B.full_name, "")], 0),
+    (
+        "deletes sorted by name, after writes",
+        [C],
+        [there(B), there(A)],
+        [("created", C.full_name, "30 7 * * *"), ("deleted", A.full_name, ""), ("deleted", B.full_name, "")],
+        0,
+    ),
     ("hand-edited tags restored", [A], [there(A, tags=["novel-events"])], [("updated", A.full_name, "tags")], 0),
     ("someone added a schedule", [A], [there(A, cron="<other schedules>")], [("updated", A.full_name, "cron")], 0),
-    ("pool moved", [dataclasses.replace(A, work_pool="other")], [there(A)],
-     [("updated", A.full_name, "work_pool")], 0),
+    ("pool moved", [dataclasses.replace(A, work_pool="other")], [there(A)], [("updated", A.full_name, "work_pool")], 0),
 ]
 
 
-@pytest.mark.parametrize(("specs", "deployed", "expected", "unchanged"),
-                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_plan(specs: list[JobSpec], deployed: list[Deployed], expected: list[tuple[str, str, str]],
-              unchanged: int) -> None:
+@pytest.mark.parametrize(
+    ("specs", "deployed", "expected", "unchanged"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_plan(
+    specs: list[JobSpec], deployed: list[Deployed], expected: list[tuple[str, str, str]], unchanged: int
+) -> None:
     result = plan(specs, {d.full_name: d for d in deployed})
     assert kinds(result.steps) == expected
     assert result.unchanged == unchanged
@@ -69,8 +84,10 @@ def test_plan(specs: list[JobSpec], deployed: list[Deployed], expected: list[tup
 
 
 def test_steps_carry_what_apply_needs() -> None:
-    result = plan([A_LATER, dataclasses.replace(B, paused=True)],
-                  {A.full_name: there(A), B.full_name: there(B), C.full_name: there(C)})
+    result = plan(
+        [A_LATER, dataclasses.replace(B, paused=True)],
+        {A.full_name: there(A), B.full_name: there(B), C.full_name: there(C)},
+    )
     update, pause, delete = result.steps
     assert update.spec == A_LATER and update.deployed is not None and update.deployed.id == "id-user-ann"
     assert pause.action is Action.PAUSE and pause.deployed is not None and pause.deployed.id == "id-user-bob"
@@ -78,17 +95,20 @@ def test_steps_carry_what_apply_needs() -> None:
     assert delete.deployed.id == "id-user-cy"
 
 
-@pytest.mark.parametrize(("have_schema", "given", "expected"), [
-    (SCHEMA, SCHEMA, []),
-    (None, SCHEMA, ["parameter schema"]),
-    ({"properties": {}}, SCHEMA, ["parameter schema"]),
-    ({"properties": {}}, None, []),  # no schema given: not compared
-])
-def test_parameter_schema_compared_when_given(have_schema: dict[str, Any] | None, given: dict[str, Any] | None,
-                                              expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("have_schema", "given", "expected"),
+    [
+        (SCHEMA, SCHEMA, []),
+        (None, SCHEMA, ["parameter schema"]),
+        ({"properties": {}}, SCHEMA, ["parameter schema"]),
+        ({"properties": {}}, None, []),  # no schema given: not compared
+    ],
+)
+def test_parameter_schema_compared_when_given(
+    have_schema: dict[str, Any] | None, given: dict[str, Any] | None, expected: list[str]
+) -> None:
     assert differences(A, there(A, schema=have_schema), given) == expected
-    result = plan([A], {A.full_name: there(A, schema=have_schema)},
-                  {A.flow_name: given} if given is not None else None)
+    result = plan([A], {A.full_name: there(A, schema=have_schema)}, {A.flow_name: given} if given is not None else None)
     assert kinds(result.steps) == ([("updated", A.full_name, "parameter schema")] if expected else [])
 
 

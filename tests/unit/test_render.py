@@ -25,23 +25,38 @@ def _novel(ev: dict, tz: str = "Europe/Berlin", reasons: tuple[str, ...] = ("fir
 
 
 def _render(novel: list[NovelEvent], **kw: Any) -> RenderedDigest:
-    args: dict[str, Any] = {"user_id": "ada", "tz_name": "Europe/Berlin", "lookahead_days": 14,
-                            "schedule_text": "daily at 07:00 Europe/Berlin", "generated_at": NOW, **kw}
+    args: dict[str, Any] = {
+        "user_id": "ada",
+        "tz_name": "Europe/Berlin",
+        "lookahead_days": 14,
+        "schedule_text": "daily at 07:00 Europe/Berlin",
+        "generated_at": NOW,
+        **kw,
+    }
     return render_digest(novel, **args)
 
 
 def _timed(summary: str, start: str, end: str | None = None, **extra: Any) -> dict[str, Any]:
-    ev: dict[str, Any] = {"id": summary.lower().replace(" ", "-"), "summary": summary,
-                          "start": {"dateTime": start}, **extra}
+    ev: dict[str, Any] = {
+        "id": summary.lower().replace(" ", "-"),
+        "summary": summary,
+        "start": {"dateTime": start},
+        **extra,
+    }
     if end:
         ev["end"] = {"dateTime": end}
     return ev
 
 
 def test_hostile_event_text_is_inert() -> None:
-    ev = {"id": "x", "summary": "<script>alert(1)</script>", "htmlLink": "javascript:alert(1)",
-          "location": "<img src=x onerror=alert(1)>",
-          "start": {"dateTime": "2026-12-01T10:00:00+01:00"}, "end": {"dateTime": "2026-12-01T11:00:00+01:00"}}
+    ev = {
+        "id": "x",
+        "summary": "<script>alert(1)</script>",
+        "htmlLink": "javascript:alert(1)",
+        "location": "<img src=x onerror=alert(1)>",
+        "start": {"dateTime": "2026-12-01T10:00:00+01:00"},
+        "end": {"dateTime": "2026-12-01T11:00:00+01:00"},
+    }
     out = _render([_novel(ev)])
     assert "<script>" not in out.html and "&lt;script&gt;" in out.html
     assert "javascript:" not in out.html and "<img" not in out.html
@@ -49,12 +64,19 @@ def test_hostile_event_text_is_inert() -> None:
 
 
 def test_chronological_grouped_and_in_users_zone_with_own_zone() -> None:
-    later = {"id": "b", "summary": "Dinner", "start": {"dateTime": "2026-12-02T19:00:00+01:00"},
-             "end": {"dateTime": "2026-12-02T21:00:00+01:00"}}
-    flight = {"id": "a", "summary": "Flight to Lisbon",
-              "start": {"dateTime": "2026-12-01T09:00:00+00:00", "timeZone": "Europe/Lisbon"},
-              "end": {"dateTime": "2026-12-01T11:00:00+00:00", "timeZone": "Europe/Lisbon"},
-              "hangoutLink": "https://meet.example.com/abc"}
+    later = {
+        "id": "b",
+        "summary": "Dinner",
+        "start": {"dateTime": "2026-12-02T19:00:00+01:00"},
+        "end": {"dateTime": "2026-12-02T21:00:00+01:00"},
+    }
+    flight = {
+        "id": "a",
+        "summary": "Flight to Lisbon",
+        "start": {"dateTime": "2026-12-01T09:00:00+00:00", "timeZone": "Europe/Lisbon"},
+        "end": {"dateTime": "2026-12-01T11:00:00+00:00", "timeZone": "Europe/Lisbon"},
+        "hangoutLink": "https://meet.example.com/abc",
+    }
     trip = {"id": "c", "summary": "Trip", "start": {"date": "2026-12-01"}, "end": {"date": "2026-12-04"}}
     out = _render([_novel(later), _novel(flight), _novel(trip)])
     assert out.text.index("Tuesday, 1 December 2026") < out.text.index("Wednesday, 2 December 2026")
@@ -76,7 +98,7 @@ def test_css_is_inlined_and_footer_says_why() -> None:
 
 def test_safe_url() -> None:
     assert safe_url("https://example.com/x") == "https://example.com/x"
-    for bad in ("javascript:alert(1)", "data:text/html,hi", "https://x.com/\"onmouseover=1", None, 3, "//x.com"):
+    for bad in ("javascript:alert(1)", "data:text/html,hi", 'https://x.com/"onmouseover=1', None, 3, "//x.com"):
         assert safe_url(bad) is None
 
 
@@ -100,8 +122,10 @@ def test_subject_says_the_horizon() -> None:
 
 
 def test_subject_is_one_line_and_always_counts_the_rest() -> None:
-    long = [_novel(_timed("Very long title " * 20 + f"{i}\r\nBcc: x@example.com", f"2026-12-0{i}T10:00:00+01:00"))
-            for i in range(1, 5)]
+    long = [
+        _novel(_timed("Very long title " * 20 + f"{i}\r\nBcc: x@example.com", f"2026-12-0{i}T10:00:00+01:00"))
+        for i in range(1, 5)
+    ]
     subject = subject_for(long, now=NOW, tz_name="Europe/Berlin", lookahead_days=14)
     assert "\n" not in subject and "\r" not in subject and len(subject) <= 120
     assert subject.startswith("4 new things this week: Very long title") and subject.endswith(" and 2 more")
@@ -156,8 +180,12 @@ def test_untrusted_text_is_one_clean_line() -> None:
 
 
 def test_html_basics() -> None:
-    ev = _timed("Standup", "2026-12-02T10:00:00+01:00", "2026-12-02T10:15:00+01:00",
-                hangoutLink="https://meet.example.com/a?b=1&c=2")
+    ev = _timed(
+        "Standup",
+        "2026-12-02T10:00:00+01:00",
+        "2026-12-02T10:15:00+01:00",
+        hangoutLink="https://meet.example.com/a?b=1&c=2",
+    )
     out = _render([_novel(ev)], manage_url="https://example.com/manage/ada")
     assert '<html lang="en" dir="ltr">' in out.html
     assert 'class="preheader"' in out.html and "Wed 2 Dec: Standup." in out.html

@@ -50,12 +50,17 @@ def assert_matches_snapshot(name: str, actual: str, *, directory: Path = SNAPSHO
         pytest.fail(f"snapshot {path} is missing; create it with UPDATE_SNAPSHOTS=1 and review it", pytrace=False)
     expected = _read(path)
     if expected != actual:
-        diff = "".join(difflib.unified_diff(
-            expected.splitlines(keepends=True), actual.splitlines(keepends=True),
-            fromfile=f"{path} (snapshot)", tofile=f"{name} (rendered)",
-        ))
-        pytest.fail(f"rendered {name} differs from its snapshot (UPDATE_SNAPSHOTS=1 rewrites it):\n{diff}",
-                    pytrace=False)
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True),
+                actual.splitlines(keepends=True),
+                fromfile=f"{path} (snapshot)",
+                tofile=f"{name} (rendered)",
+            )
+        )
+        pytest.fail(
+            f"rendered {name} differs from its snapshot (UPDATE_SNAPSHOTS=1 rewrites it):\n{diff}", pytrace=False
+        )
 
 
 def _read(path: Path) -> str:
@@ -64,6 +69,7 @@ def _read(path: Path) -> str:
 
 
 # -- the cases ---------------------------------------------------------------------------------------------------
+
 
 def _novel(ev: dict[str, Any], tz: str, *reasons: str) -> NovelEvent:
     found = event_start(ev, zone(tz))
@@ -85,9 +91,14 @@ class Case:
 
     def render(self, events: list[NovelEvent] | None = None) -> RenderedDigest:
         return render_digest(
-            self.events if events is None else events, user_id=self.user_id, tz_name=self.tz,
-            lookahead_days=self.lookahead_days, schedule_text=f"{self.schedule_text} {self.tz}",
-            generated_at=NOW, manage_url=self.manage_url, unsubscribe_url=self.unsubscribe_url,
+            self.events if events is None else events,
+            user_id=self.user_id,
+            tz_name=self.tz,
+            lookahead_days=self.lookahead_days,
+            schedule_text=f"{self.schedule_text} {self.tz}",
+            generated_at=NOW,
+            manage_url=self.manage_url,
+            unsubscribe_url=self.unsubscribe_url,
             mute_urls=self.mute_urls,
         )
 
@@ -97,40 +108,97 @@ def _week() -> Case:
     Lisbon time that ends after midnight, a meeting with location + video link, a one-day all-day event."""
     tz = "Europe/Berlin"
     events = [
-        _novel({"id": "offsite", "summary": "Company offsite", "start": {"date": "2026-12-04"},
-                "end": {"date": "2026-12-05"}}, tz, "all day", "only once in the past year"),
-        _novel({"id": "review", "summary": "Design review with Acme",
+        _novel(
+            {
+                "id": "offsite",
+                "summary": "Company offsite",
+                "start": {"date": "2026-12-04"},
+                "end": {"date": "2026-12-05"},
+            },
+            tz,
+            "all day",
+            "only once in the past year",
+        ),
+        _novel(
+            {
+                "id": "review",
+                "summary": "Design review with Acme",
                 "start": {"dateTime": "2026-12-02T15:00:00+01:00", "timeZone": tz},
                 "end": {"dateTime": "2026-12-02T16:00:00+01:00", "timeZone": tz},
                 "location": "Room 4.12, Torstraße 49, 10119 Berlin",
                 "htmlLink": "https://calendar.google.com/calendar/event?eid=cmV2aWV3&ctz=Europe/Berlin",
-                "conferenceData": {"entryPoints": [
-                    {"entryPointType": "phone", "uri": "tel:+49-30-1234567"},
-                    {"entryPointType": "video", "uri": "https://meet.google.com/abc-defg-hij"}]}},
-               tz, "first meeting with lena@acme.example and 2 others"),
-        _novel({"id": "dinner", "summary": "Dinner with the Lisbon team",
+                "conferenceData": {
+                    "entryPoints": [
+                        {"entryPointType": "phone", "uri": "tel:+49-30-1234567"},
+                        {"entryPointType": "video", "uri": "https://meet.google.com/abc-defg-hij"},
+                    ]
+                },
+            },
+            tz,
+            "first meeting with lena@acme.example and 2 others",
+        ),
+        _novel(
+            {
+                "id": "dinner",
+                "summary": "Dinner with the Lisbon team",
                 "start": {"dateTime": "2026-11-30T21:30:00+00:00", "timeZone": "Europe/Lisbon"},
                 "end": {"dateTime": "2026-12-01T00:45:00+00:00", "timeZone": "Europe/Lisbon"},
-                "location": "Tasca do Chico, Rua do Diário de Notícias 39, 1200-141 Lisboa"},
-               tz, "first time in your calendar", "in Lisbon time (UTC)"),
-        _novel({"id": "flight", "summary": "Flight to Lisbon (TP 537)",
+                "location": "Tasca do Chico, Rua do Diário de Notícias 39, 1200-141 Lisboa",
+            },
+            tz,
+            "first time in your calendar",
+            "in Lisbon time (UTC)",
+        ),
+        _novel(
+            {
+                "id": "flight",
+                "summary": "Flight to Lisbon (TP 537)",
                 "start": {"dateTime": "2026-11-30T08:15:00+01:00", "timeZone": tz},
                 "end": {"dateTime": "2026-11-30T10:20:00+00:00", "timeZone": "Europe/Lisbon"},
                 "location": "BER Terminal 1",
-                "htmlLink": "https://calendar.google.com/calendar/event?eid=ZmxpZ2h0"},
-               tz, "first time in your calendar"),
-        _novel({"id": "trip", "summary": "Trip to Lisbon", "start": {"date": "2026-11-30"},
-                "end": {"date": "2026-12-03"}}, tz, "all-day trip", "only twice in the past year"),
-        _novel({"id": "parents", "summary": "Parents' evening",
-                "start": {"dateTime": "2026-12-03T18:00:00+01:00"}, "end": {"dateTime": "2026-12-03T19:30:00+01:00"},
-                "location": "Grundschule am Arkonaplatz"}, tz, "only once in the past year"),
+                "htmlLink": "https://calendar.google.com/calendar/event?eid=ZmxpZ2h0",
+            },
+            tz,
+            "first time in your calendar",
+        ),
+        _novel(
+            {"id": "trip", "summary": "Trip to Lisbon", "start": {"date": "2026-11-30"}, "end": {"date": "2026-12-03"}},
+            tz,
+            "all-day trip",
+            "only twice in the past year",
+        ),
+        _novel(
+            {
+                "id": "parents",
+                "summary": "Parents' evening",
+                "start": {"dateTime": "2026-12-03T18:00:00+01:00"},
+                "end": {"dateTime": "2026-12-03T19:30:00+01:00"},
+                "location": "Grundschule am Arkonaplatz",
+            },
+            tz,
+            "only once in the past year",
+        ),
     ]
-    titles = ["Trip to Lisbon", "Flight to Lisbon (TP 537)", "Dinner with the Lisbon team", "Design review with Acme",
-              "Parents' evening", "Company offsite"]
-    return Case(tz, 14, events, titles, manage_url="https://digest.example.org/manage/tok.m",
-                unsubscribe_url="https://digest.example.org/unsubscribe/tok.u",
-                mute_urls={("primary", "review"): "https://digest.example.org/mute/tok.review",
-                           ("primary", "parents"): "https://digest.example.org/mute/tok.parents"})
+    titles = [
+        "Trip to Lisbon",
+        "Flight to Lisbon (TP 537)",
+        "Dinner with the Lisbon team",
+        "Design review with Acme",
+        "Parents' evening",
+        "Company offsite",
+    ]
+    return Case(
+        tz,
+        14,
+        events,
+        titles,
+        manage_url="https://digest.example.org/manage/tok.m",
+        unsubscribe_url="https://digest.example.org/unsubscribe/tok.u",
+        mute_urls={
+            ("primary", "review"): "https://digest.example.org/mute/tok.review",
+            ("primary", "parents"): "https://digest.example.org/mute/tok.parents",
+        },
+    )
 
 
 def _month() -> Case:
@@ -138,22 +206,55 @@ def _month() -> Case:
     new year, an event without an end; a manage URL (so the footer links it)."""
     tz = "America/New_York"
     events = [
-        _novel({"id": "tokyo", "summary": "Call with the Tokyo office",
+        _novel(
+            {
+                "id": "tokyo",
+                "summary": "Call with the Tokyo office",
                 "start": {"dateTime": "2026-12-03T09:00:00+09:00", "timeZone": "Asia/Tokyo"},
                 "end": {"dateTime": "2026-12-03T10:00:00+09:00", "timeZone": "Asia/Tokyo"},
-                "hangoutLink": "https://meet.google.com/tok-yooo-ffc"},
-               tz, "first time in your calendar", "in Tokyo time (UTC+9)"),
-        _novel({"id": "hack", "summary": "Hackathon",
-                "start": {"dateTime": "2026-12-10T09:00:00-05:00"}, "end": {"dateTime": "2026-12-12T18:00:00-05:00"},
-                "location": "Pier 57, 25 11th Ave, New York"}, tz, "only once in the past year"),
-        _novel({"id": "cabin", "summary": "Winter break at the cabin", "start": {"date": "2026-12-31"},
-                "end": {"date": "2027-01-03"}}, tz, "all-day, 3 days"),
-        _novel({"id": "tax", "summary": "Tax appointment", "start": {"dateTime": "2027-01-08T11:00:00-05:00"}},
-               tz, "first time in your calendar"),
+                "hangoutLink": "https://meet.google.com/tok-yooo-ffc",
+            },
+            tz,
+            "first time in your calendar",
+            "in Tokyo time (UTC+9)",
+        ),
+        _novel(
+            {
+                "id": "hack",
+                "summary": "Hackathon",
+                "start": {"dateTime": "2026-12-10T09:00:00-05:00"},
+                "end": {"dateTime": "2026-12-12T18:00:00-05:00"},
+                "location": "Pier 57, 25 11th Ave, New York",
+            },
+            tz,
+            "only once in the past year",
+        ),
+        _novel(
+            {
+                "id": "cabin",
+                "summary": "Winter break at the cabin",
+                "start": {"date": "2026-12-31"},
+                "end": {"date": "2027-01-03"},
+            },
+            tz,
+            "all-day, 3 days",
+        ),
+        _novel(
+            {"id": "tax", "summary": "Tax appointment", "start": {"dateTime": "2027-01-08T11:00:00-05:00"}},
+            tz,
+            "first time in your calendar",
+        ),
     ]
     titles = ["Call with the Tokyo office", "Hackathon", "Winter break at the cabin", "Tax appointment"]
-    return Case(tz, 45, events, titles, manage_url="https://novel.example.com/manage/grace?token=a1&lang=en",
-                schedule_text="weekly on Sunday at 08:00", user_id="grace")
+    return Case(
+        tz,
+        45,
+        events,
+        titles,
+        manage_url="https://novel.example.com/manage/grace?token=a1&lang=en",
+        schedule_text="weekly on Sunday at 08:00",
+        user_id="grace",
+    )
 
 
 def _hostile() -> Case:
@@ -161,32 +262,77 @@ def _hostile() -> Case:
     and reverse itself, a very long title and URL, right-to-left text, no title at all."""
     tz = "Europe/Berlin"
     events = [
-        _novel({"id": "xss", "summary": "<script>alert(1)</script> Team <b>party</b> & \"drinks\"",
-                "htmlLink": "JaVaScRiPt:alert(1)", "hangoutLink": "javascript:alert(2)",
-                "location": "<img src=x onerror=alert(1)>\"><svg onload=alert(1)>",
-                "conferenceData": {"entryPoints": [
-                    {"entryPointType": "video", "uri": "javascript:alert(3)"},
-                    {"entryPointType": "video", "uri": "https://zoom.example.com/j/123?pwd=x&y=1"}]},
-                "start": {"dateTime": "2026-11-30T18:00:00+01:00"}, "end": {"dateTime": "2026-11-30T20:00:00+01:00"}},
-               tz, "first time in your calendar"),
-        _novel({"id": "inject", "summary": "Budget\r\n\r\nFrom: ceo@example.com\x00\u202eexe.txt",
-                "htmlLink": "https://x.example.com/\"onmouseover=alert(1)",
-                "start": {"dateTime": "2026-12-01T09:00:00+01:00"}, "end": {"dateTime": "2026-12-01T09:30:00+01:00"}},
-               tz, "only once in the past year"),
-        _novel({"id": "long", "summary": "Quarterly planning and " * 12 + "more",
+        _novel(
+            {
+                "id": "xss",
+                "summary": '<script>alert(1)</script> Team <b>party</b> & "drinks"',
+                "htmlLink": "JaVaScRiPt:alert(1)",
+                "hangoutLink": "javascript:alert(2)",
+                "location": '<img src=x onerror=alert(1)>"><svg onload=alert(1)>',
+                "conferenceData": {
+                    "entryPoints": [
+                        {"entryPointType": "video", "uri": "javascript:alert(3)"},
+                        {"entryPointType": "video", "uri": "https://zoom.example.com/j/123?pwd=x&y=1"},
+                    ]
+                },
+                "start": {"dateTime": "2026-11-30T18:00:00+01:00"},
+                "end": {"dateTime": "2026-11-30T20:00:00+01:00"},
+            },
+            tz,
+            "first time in your calendar",
+        ),
+        _novel(
+            {
+                "id": "inject",
+                "summary": "Budget\r\n\r\nFrom: ceo@example.com\x00\u202eexe.txt",
+                "htmlLink": 'https://x.example.com/"onmouseover=alert(1)',
+                "start": {"dateTime": "2026-12-01T09:00:00+01:00"},
+                "end": {"dateTime": "2026-12-01T09:30:00+01:00"},
+            },
+            tz,
+            "only once in the past year",
+        ),
+        _novel(
+            {
+                "id": "long",
+                "summary": "Quarterly planning and " * 12 + "more",
                 "location": "https://maps.example.com/" + "x" * 150,
                 "htmlLink": "data:text/html,<script>alert(1)</script>",
-                "start": {"dateTime": "2026-12-02T10:00:00+01:00"}, "end": {"dateTime": "2026-12-02T12:00:00+01:00"}},
-               tz, "first time in your calendar"),
-        _novel({"id": "rtl", "summary": "פגישת צוות", "location": "תל אביב",
+                "start": {"dateTime": "2026-12-02T10:00:00+01:00"},
+                "end": {"dateTime": "2026-12-02T12:00:00+01:00"},
+            },
+            tz,
+            "first time in your calendar",
+        ),
+        _novel(
+            {
+                "id": "rtl",
+                "summary": "פגישת צוות",
+                "location": "תל אביב",
                 "start": {"dateTime": "2026-12-03T11:00:00+02:00", "timeZone": "Asia/Jerusalem"},
-                "end": {"dateTime": "2026-12-03T12:00:00+02:00", "timeZone": "Asia/Jerusalem"}},
-               tz, "first time in your calendar", "in Jerusalem time (UTC+2)"),
-        _novel({"id": "untitled", "start": {"dateTime": "2026-12-04T08:00:00+01:00"},
-                "end": {"dateTime": "2026-12-04T08:30:00+01:00"}}, tz, "first time in your calendar"),
+                "end": {"dateTime": "2026-12-03T12:00:00+02:00", "timeZone": "Asia/Jerusalem"},
+            },
+            tz,
+            "first time in your calendar",
+            "in Jerusalem time (UTC+2)",
+        ),
+        _novel(
+            {
+                "id": "untitled",
+                "start": {"dateTime": "2026-12-04T08:00:00+01:00"},
+                "end": {"dateTime": "2026-12-04T08:30:00+01:00"},
+            },
+            tz,
+            "first time in your calendar",
+        ),
     ]
-    titles = ["<script>alert(1)</script> Team <b>party</b> & \"drinks\"", "Budget From: ceo@example.com exe.txt",
-              ("Quarterly planning and " * 12)[:199].rstrip() + "…", "פגישת צוות", "(no title)"]
+    titles = [
+        '<script>alert(1)</script> Team <b>party</b> & "drinks"',
+        "Budget From: ceo@example.com exe.txt",
+        ("Quarterly planning and " * 12)[:199].rstrip() + "…",
+        "פגישת צוות",
+        "(no title)",
+    ]
     return Case(tz, 7, events, titles)
 
 
@@ -198,6 +344,7 @@ CASES = {"week": _week(), "month": _month(), "hostile": _hostile(), "empty": _em
 
 
 # -- snapshots ----------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_snapshot(name: str) -> None:
@@ -225,12 +372,13 @@ def test_subjects_say_what_is_inside() -> None:
         "month": "4 new things in the next 45 days: Call with the Tokyo office, Hackathon and 2 more",
         # each title at most 40 characters, so the count of the rest always survives
         "hostile": "5 new things this week: <script>alert(1)</script> Team <b>party…, "
-                   "Budget From: ceo@example.com exe.txt and 3 more",
+        "Budget From: ceo@example.com exe.txt and 3 more",
         "empty": "Nothing out of the ordinary in the next 14 days",
     }
 
 
 # -- properties of every case ------------------------------------------------------------------------------------
+
 
 class _Scan(HTMLParser):
     """Tags, attributes and the text of every ``<p class="title">``."""
@@ -289,13 +437,15 @@ def test_html_is_inlined_inert_and_self_contained(name: str) -> None:
 def test_html_links_only_what_is_safe() -> None:
     hrefs = {name: [v for _, k, v in _scan(c.render().html).attrs if k == "href"] for name, c in CASES.items()}
     assert hrefs["hostile"] == ["https://zoom.example.com/j/123?pwd=x&y=1"]
-    assert hrefs["week"] == ["https://calendar.google.com/calendar/event?eid=ZmxpZ2h0",
-                             "https://calendar.google.com/calendar/event?eid=cmV2aWV3&ctz=Europe/Berlin",
-                             "https://meet.google.com/abc-defg-hij",
-                             "https://digest.example.org/mute/tok.review",  # "Not new to me", per event
-                             "https://digest.example.org/mute/tok.parents",
-                             "https://digest.example.org/manage/tok.m",  # footer: settings, unsubscribe
-                             "https://digest.example.org/unsubscribe/tok.u"]
+    assert hrefs["week"] == [
+        "https://calendar.google.com/calendar/event?eid=ZmxpZ2h0",
+        "https://calendar.google.com/calendar/event?eid=cmV2aWV3&ctz=Europe/Berlin",
+        "https://meet.google.com/abc-defg-hij",
+        "https://digest.example.org/mute/tok.review",  # "Not new to me", per event
+        "https://digest.example.org/mute/tok.parents",
+        "https://digest.example.org/manage/tok.m",  # footer: settings, unsubscribe
+        "https://digest.example.org/unsubscribe/tok.u",
+    ]
     assert hrefs["month"][-1] == "https://novel.example.com/manage/grace?token=a1&lang=en"
     assert hrefs["empty"] == []
 

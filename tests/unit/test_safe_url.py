@@ -7,15 +7,18 @@ import pytest
 from novel_events.render import safe_url
 
 
-@pytest.mark.parametrize("url", [
-    "https://example.org/x\r\nBcc: victim@example.org",
-    "https://example.org/x\nForged line",
-    "https://example.org/\u2028x",
-    "https://example.org/\x00",
-    "https://example.org/a\tb",
-    "https://example.org/" + "a" * 3000,
-    "javascript:alert(1)",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/x\r\nBcc: victim@example.org",
+        "https://example.org/x\nForged line",
+        "https://example.org/\u2028x",
+        "https://example.org/\x00",
+        "https://example.org/a\tb",
+        "https://example.org/" + "a" * 3000,
+        "javascript:alert(1)",
+    ],
+)
 def test_unsafe_urls_are_dropped(url: str) -> None:
     assert safe_url(url) is None
 

@@ -69,8 +69,9 @@ def _local(*args: int) -> dt.datetime:
         ("01:30", _local(2026, 11, 1, 1, 45), (2026, 11, 2, 1, 30), (2026, 11, 2, 6, 30)),
     ],
 )
-def test_dst_next_time(at: str, after: dt.datetime, expected_local: tuple[int, ...],
-                       expected_utc: tuple[int, ...]) -> None:
+def test_dst_next_time(
+    at: str, after: dt.datetime, expected_local: tuple[int, ...], expected_utc: tuple[int, ...]
+) -> None:
     nxt = Schedule.parse("daily", at, "America/New_York").next_times(after)[0]
     assert nxt.astimezone(NY).timetuple()[:5] == expected_local
     assert nxt.astimezone(dt.UTC).timetuple()[:5] == expected_utc

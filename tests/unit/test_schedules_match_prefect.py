@@ -11,8 +11,18 @@ from prefect.server.schemas.schedules import CronSchedule
 
 from novel_events.schedules import DAYS, Schedule
 
-ZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "Asia/Kolkata", "America/Santiago",
-         "Pacific/Chatham", "Europe/London", "UTC", "America/Phoenix", "Asia/Tokyo"]
+ZONES = [
+    "America/New_York",
+    "Europe/Berlin",
+    "Australia/Sydney",
+    "Asia/Kolkata",
+    "America/Santiago",
+    "Pacific/Chatham",
+    "Europe/London",
+    "UTC",
+    "America/Phoenix",
+    "Asia/Tokyo",
+]
 
 
 def _prefect_dates(s: Schedule, start: dt.datetime, n: int) -> list[dt.datetime]:
@@ -31,8 +41,7 @@ def _prefect_dates(s: Schedule, start: dt.datetime, n: int) -> list[dt.datetime]
     minute=st.sampled_from([0, 1, 15, 30, 45, 59]),
     start=st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2028, 12, 31)),
 )
-def test_same_times_as_prefect(zone: str, cadence: str, day: str, hour: int, minute: int,
-                               start: dt.datetime) -> None:
+def test_same_times_as_prefect(zone: str, cadence: str, day: str, hour: int, minute: int, start: dt.datetime) -> None:
     s = Schedule.parse(cadence, f"{hour:02d}:{minute:02d}", zone, day if cadence == "weekly" else None)
     after = start.replace(tzinfo=dt.UTC)
     ours = [t.astimezone(dt.UTC) for t in s.next_times(after, n=8)]
@@ -42,7 +51,9 @@ def test_same_times_as_prefect(zone: str, cadence: str, day: str, hour: int, min
 
 
 def test_dst_days_match_prefect() -> None:
-    for at, start in (("02:30", dt.datetime(2027, 3, 12, tzinfo=dt.UTC)),
-                      ("01:30", dt.datetime(2026, 10, 30, tzinfo=dt.UTC))):
+    for at, start in (
+        ("02:30", dt.datetime(2027, 3, 12, tzinfo=dt.UTC)),
+        ("01:30", dt.datetime(2026, 10, 30, tzinfo=dt.UTC)),
+    ):
         s = Schedule.parse("daily", at, "America/New_York")
         assert [t.astimezone(dt.UTC) for t in s.next_times(start, n=5)] == _prefect_dates(s, start, 5)

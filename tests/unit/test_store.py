@@ -41,8 +41,13 @@ def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[sa.Engine]:  # 
 
 
 def _user(uid: str = "alice", **kw: object) -> User:
-    return User(id=uid, email=f"{uid}@example.org", schedule=Schedule.parse("daily", "07:00", "Europe/Berlin"),
-                source="ics:/tmp/x.ics", **kw)  # type: ignore[arg-type]
+    return User(
+        id=uid,
+        email=f"{uid}@example.org",
+        schedule=Schedule.parse("daily", "07:00", "Europe/Berlin"),
+        source="ics:/tmp/x.ics",
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_users_round_trip(engine: sa.Engine) -> None:
@@ -93,17 +98,21 @@ def test_stale_and_retry_claims_are_taken_over_with_the_same_message_id(engine: 
 
 
 # (what the first attempt left, how many re-sends after an unknown outcome happened) -> can a run send now?
-@pytest.mark.parametrize(("left", "ambiguous_before", "wins", "resend"), [
-    (Status.RETRY, 0, True, False),     # definite failure: retried as often as the window allows
-    (Status.UNKNOWN, 0, True, True),    # unknown outcome: one more send, same Message-ID
-    (Status.UNKNOWN, 1, False, False),  # ... and never a third copy
-    (Status.FAILED, 0, False, False),   # permanent failure: final
-    (Status.SENT, 0, False, False),
-    (Status.EMPTY, 0, False, False),
-    (Status.MISSED, 0, False, False),
-])
-def test_what_a_slot_allows_after_an_attempt(engine: sa.Engine, left: Status, ambiguous_before: int, wins: bool,
-                                             resend: bool) -> None:
+@pytest.mark.parametrize(
+    ("left", "ambiguous_before", "wins", "resend"),
+    [
+        (Status.RETRY, 0, True, False),  # definite failure: retried as often as the window allows
+        (Status.UNKNOWN, 0, True, True),  # unknown outcome: one more send, same Message-ID
+        (Status.UNKNOWN, 1, False, False),  # ... and never a third copy
+        (Status.FAILED, 0, False, False),  # permanent failure: final
+        (Status.SENT, 0, False, False),
+        (Status.EMPTY, 0, False, False),
+        (Status.MISSED, 0, False, False),
+    ],
+)
+def test_what_a_slot_allows_after_an_attempt(
+    engine: sa.Engine, left: Status, ambiguous_before: int, wins: bool, resend: bool
+) -> None:
     ledger = Ledger(engine)
     slot = f"2026-12-01T07:{ambiguous_before:02d}Z"
     user = f"t-{left.value}"
@@ -132,8 +141,9 @@ def test_a_dead_holders_claim_is_released_as_unknown_and_a_missed_send_settled(e
 def test_an_unreachable_store_is_a_transient_error_that_names_no_row() -> None:
     from novel_events.errors import StoreUnavailable, is_transient
 
-    ledger = Ledger(sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:9/none",
-                                     connect_args={"connect_timeout": 2}))
+    ledger = Ledger(
+        sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:9/none", connect_args={"connect_timeout": 2})
+    )
     with pytest.raises(StoreUnavailable) as info:
         ledger.claim("frank@example.org", "2026-12-01T08:00Z", flow_run_id="r1")
     assert is_transient(info.value)

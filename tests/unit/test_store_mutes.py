@@ -12,8 +12,14 @@ from tests.unit.test_store import engine  # noqa: F401 - the sqlite/postgresql f
 
 
 def _add(eng: sa.Engine, uid: str) -> None:
-    UserStore(eng).add(User(id=uid, email=f"{uid}@example.org",
-                               schedule=Schedule.parse("daily", "07:00", "UTC"), source="ics:/tmp/x.ics"))
+    UserStore(eng).add(
+        User(
+            id=uid,
+            email=f"{uid}@example.org",
+            schedule=Schedule.parse("daily", "07:00", "UTC"),
+            source="ics:/tmp/x.ics",
+        )
+    )
 
 
 def test_mutes_per_user(engine: sa.Engine) -> None:  # noqa: F811

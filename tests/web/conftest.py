@@ -19,8 +19,12 @@ from tests.support.web import API_TOKEN, SECRET, consent, new_account
 @pytest.fixture(scope="session")
 def web_settings(initialized: str, session_google: FakeGoogleCalendar) -> Settings:
     # explicit values win over the environment; the rest (store, Google endpoints) come from the session's env
-    return Settings(public_url="http://testserver", secret_key=SECRET, api_token=API_TOKEN,  # type: ignore[arg-type]
-                    google_auth_uri=session_google.auth_uri)
+    return Settings(
+        public_url="http://testserver",
+        secret_key=SECRET,
+        api_token=API_TOKEN,  # type: ignore[arg-type]
+        google_auth_uri=session_google.auth_uri,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -50,8 +50,16 @@ def ics_source(session_home: Path) -> str:
 
 
 def _body(ics_source: str, **changes: Any) -> dict[str, Any]:
-    return {"email": "kim@example.org", "timezone": "America/Denver", "schedule": "weekly", "day": "sun",
-            "at": "18:00", "source": ics_source, "lookahead_days": 14, **changes}
+    return {
+        "email": "kim@example.org",
+        "timezone": "America/Denver",
+        "schedule": "weekly",
+        "day": "sun",
+        "at": "18:00",
+        "source": ics_source,
+        "lookahead_days": 14,
+        **changes,
+    }
 
 
 def test_token_required(client: TestClient) -> None:
@@ -83,20 +91,24 @@ def test_put_get_replace_delete(api: TestClient, ics_source: str) -> None:
         _deployment(uid)
 
 
-@pytest.mark.parametrize(("changes", "field", "words"), [
-    ({"at": "25:00"}, "at", "is not a time of day; use HH:MM from 00:00 to 23:59"),
-    ({"timezone": "Mars/Olympus"}, "timezone", "Mars/Olympus"),
-    ({"schedule": "hourly"}, "schedule", "is not one of daily, weekdays, weekends, weekly"),
-    ({"schedule": "daily"}, "day", "only goes with --schedule weekly"),
-    ({"email": "nope"}, "email", "is not an email address"),
-    ({"lookahead_days": 99}, "lookahead_days", "out of range"),
-    ({"lookahead_days": "many"}, "lookahead_days", ""),
-    ({"sensitivity": "max"}, "sensitivity", "is not one of low, normal, high"),
-    ({"source": "ftp:x"}, "source", "use google or ics:URL_OR_PATH"),
-    ({"colour": "blue"}, "colour", ""),
-])
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"at": "25:00"}, "at", "is not a time of day; use HH:MM from 00:00 to 23:59"),
+        ({"timezone": "Mars/Olympus"}, "timezone", "Mars/Olympus"),
+        ({"schedule": "hourly"}, "schedule", "is not one of daily, weekdays, weekends, weekly"),
+        ({"schedule": "daily"}, "day", "only goes with --schedule weekly"),
+        ({"email": "nope"}, "email", "is not an email address"),
+        ({"lookahead_days": 99}, "lookahead_days", "out of range"),
+        ({"lookahead_days": "many"}, "lookahead_days", ""),
+        ({"sensitivity": "max"}, "sensitivity", "is not one of low, normal, high"),
+        ({"source": "ftp:x"}, "source", "use google or ics:URL_OR_PATH"),
+        ({"colour": "blue"}, "colour", ""),
+    ],
+)
 def test_bad_input_is_422_naming_the_field_and_changes_nothing(
-        api: TestClient, ics_source: str, changes: dict[str, Any], field: str, words: str) -> None:
+    api: TestClient, ics_source: str, changes: dict[str, Any], field: str, words: str
+) -> None:
     uid = unique_id("api")
     r = api.put(f"/api/v1/users/{uid}", json=_body(ics_source, **changes))
     assert r.status_code == 422, r.text

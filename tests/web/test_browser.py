@@ -31,8 +31,16 @@ from tests.support.web import new_account
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -51,9 +59,13 @@ def web_stack(initialized: str, session_home: Path, session_google: FakeGoogleCa
             await ensure_pool(c, pool)
 
     asyncio.run(make_pool())
-    env = {"NOVEL_EVENTS_PUBLIC_URL": public, "NOVEL_EVENTS_SECRET_KEY": secrets.token_urlsafe(32),
-           "NOVEL_EVENTS_WORK_POOL": pool, "NOVEL_EVENTS_GOOGLE_AUTH_URI": session_google.auth_uri,
-           "NOVEL_EVENTS_HOME": str(session_home)}
+    env = {
+        "NOVEL_EVENTS_PUBLIC_URL": public,
+        "NOVEL_EVENTS_SECRET_KEY": secrets.token_urlsafe(32),
+        "NOVEL_EVENTS_WORK_POOL": pool,
+        "NOVEL_EVENTS_GOOGLE_AUTH_URI": session_google.auth_uri,
+        "NOVEL_EVENTS_HOME": str(session_home),
+    }
     worker = start_worker(initialized, pool, session_home / f"worker-{pool}.log", limit=2, poll_seconds=1, env=env)
     try:
         web = start_web(initialized, session_home / f"web-{pool}.log", port=port, env=env, timeout=180)
@@ -140,6 +152,11 @@ def test_sign_up_to_unsubscribe_in_a_real_browser(web_stack: str, session_google
 
     assert asyncio.run(paused())
     assert sorted(p.name for p in shots.iterdir()) == [
-        "1-home-phone.png", "2-settings-desktop.png", "2-settings-phone.png", "3-unsubscribe-phone.png",
-        "4-paused-desktop.png", "4-paused-phone.png"]
+        "1-home-phone.png",
+        "2-settings-desktop.png",
+        "2-settings-phone.png",
+        "3-unsubscribe-phone.png",
+        "4-paused-desktop.png",
+        "4-paused-phone.png",
+    ]
     assert not str(shots).startswith(str(Path(__file__).resolve().parents[2]))  # outside the repo

@@ -11,8 +11,9 @@ from cli.app import main
 from cli.webcmd import local_web_env
 
 
-def test_web_needs_secret_key_and_public_url(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                                              tmp_path: Path) -> None:
+def test_web_needs_secret_key_and_public_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     monkeypatch.setenv("NOVEL_EVENTS_HOME", str(tmp_path))
     monkeypatch.delenv("NOVEL_EVENTS_SECRET_KEY", raising=False)
     monkeypatch.setenv("NOVEL_EVENTS_PUBLIC_URL", "https://digest.example.org")

@@ -40,9 +40,19 @@ def _form(client: TestClient, **changes: str) -> dict[str, Any]:
     page = client.get("/settings").text
     user_email = re.search(r'id="email" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     listed = re.findall(r'name="calendars_listed" value="([^"]+)"', page)
-    form: dict[str, Any] = {"csrf": _csrf(page), "enabled": "on", "email": user_email, "schedule": "daily",
-                            "day": "mon", "at": "07:00", "timezone": "Europe/Lisbon", "lookahead_days": "14",
-                            "sensitivity": "normal", "calendars_listed": listed, "calendars": listed}
+    form: dict[str, Any] = {
+        "csrf": _csrf(page),
+        "enabled": "on",
+        "email": user_email,
+        "schedule": "daily",
+        "day": "mon",
+        "at": "07:00",
+        "timezone": "Europe/Lisbon",
+        "lookahead_days": "14",
+        "sensitivity": "normal",
+        "calendars_listed": listed,
+        "calendars": listed,
+    }
     form.update(changes)
     return form
 
@@ -74,9 +84,20 @@ def test_cookie_is_secure_behind_https(web_settings: Settings) -> None:
 
 def test_save_settings_reconciles_before_answering(signed_in: SignUp) -> None:
     client, uid = signed_in()
-    r = client.post("/settings", data=_form(client, schedule="weekly", day="wed", at="18:45",
-                                            timezone="America/Denver", lookahead_days="21", sensitivity="high",
-                                            send_when_empty="on"), follow_redirects=False)
+    r = client.post(
+        "/settings",
+        data=_form(
+            client,
+            schedule="weekly",
+            day="wed",
+            at="18:45",
+            timezone="America/Denver",
+            lookahead_days="21",
+            sensitivity="high",
+            send_when_empty="on",
+        ),
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/settings"
     user = store.users().get(uid)
     assert user.schedule.describe() == "weekly on Wednesday at 18:45 America/Denver"
@@ -98,14 +119,18 @@ def test_only_some_calendars(signed_in: SignUp) -> None:
     assert store.users().get(uid).include_calendars == (primary,)
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("at", "25:00", "--at: &#39;25:00&#39; is not a time of day; use HH:MM from 00:00 to 23:59"),
-    ("timezone", "Mars/Olympus", "--timezone"),
-    ("email", "not-an-address", "--email: &#39;not-an-address&#39; is not an email address"),
-    ("lookahead_days", "99", "--lookahead-days: 99 is out of range; use a whole number 1-60"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("at", "25:00", "--at: &#39;25:00&#39; is not a time of day; use HH:MM from 00:00 to 23:59"),
+        ("timezone", "Mars/Olympus", "--timezone"),
+        ("email", "not-an-address", "--email: &#39;not-an-address&#39; is not an email address"),
+        ("lookahead_days", "99", "--lookahead-days: 99 is out of range; use a whole number 1-60"),
+    ],
+)
 def test_bad_input_says_what_the_cli_says_and_changes_nothing(
-        signed_in: SignUp, field: str, value: str, message: str) -> None:
+    signed_in: SignUp, field: str, value: str, message: str
+) -> None:
     client, uid = signed_in()
     before = store.users().get(uid)
     r = client.post("/settings", data=_form(client, **{field: value}))
@@ -134,8 +159,9 @@ def test_one_person_never_sees_or_changes_anothers_settings(signed_in: SignUp) -
     # Alice's pages show Alice only: nothing takes a user id from the request
     page = alice_client.get(f"/settings?user={bob}&id={bob}&uid={bob}").text
     assert alice_email in page and bob_email not in page and "Dentist" not in page
-    r = alice_client.post("/settings", data=_form(alice_client, at="06:15", id=bob, user=bob, uid=bob),
-                          follow_redirects=False)
+    r = alice_client.post(
+        "/settings", data=_form(alice_client, at="06:15", id=bob, user=bob, uid=bob), follow_redirects=False
+    )
     assert r.status_code == 303
     assert store.users().get(alice).schedule.at == dt.time(6, 15)
     assert store.users().get(bob).schedule.at == dt.time(7, 0)  # Bob untouched
@@ -172,8 +198,9 @@ def test_unsubscribe_get_changes_nothing_one_click_post_pauses(signed_in: SignUp
         assert store.users().get(uid).enabled
     # RFC 8058: the mail provider POSTs, with no cookie and no CSRF token
     with TestClient(_client.app) as provider:
-        r = provider.post(path, content=b"List-Unsubscribe=One-Click",
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+        r = provider.post(
+            path, content=b"List-Unsubscribe=One-Click", headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
     assert r.status_code == 200 and "paused" in r.text
     assert not store.users().get(uid).enabled and _deployment(uid).paused
     assert TestClient(_client.app).post(path + "x", data={"List-Unsubscribe": "One-Click"}).status_code == 400

@@ -42,7 +42,8 @@ def test_the_authorization_request(client: TestClient, session_google: FakeGoogl
 
 
 def test_sign_up_creates_the_user_stores_the_grant_and_schedules_the_digest(
-        signed_in: Callable[[], tuple[TestClient, str]], session_google: FakeGoogleCalendar) -> None:
+    signed_in: Callable[[], tuple[TestClient, str]], session_google: FakeGoogleCalendar
+) -> None:
     client, uid = signed_in()
     user = store.users().get(uid)
     assert "@" not in uid and user.email.endswith("@example.org") and user.source == "google"
@@ -103,15 +104,31 @@ def test_fake_token_endpoint_checks_pkce_and_single_use(session_google: FakeGoog
     from tests.fakes.google_calendar import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
     def authorize(challenge: str, method: str = "S256") -> str:
-        r = httpx.get(session_google.auth_uri, params={
-            "client_id": DEFAULT_CLIENT_ID, "redirect_uri": "http://app.example/cb", "response_type": "code",
-            "scope": READONLY_SCOPE, "code_challenge": challenge, "code_challenge_method": method})
+        r = httpx.get(
+            session_google.auth_uri,
+            params={
+                "client_id": DEFAULT_CLIENT_ID,
+                "redirect_uri": "http://app.example/cb",
+                "response_type": "code",
+                "scope": READONLY_SCOPE,
+                "code_challenge": challenge,
+                "code_challenge_method": method,
+            },
+        )
         return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(r.headers["location"]).query))["code"]
 
     def redeem(code: str, verifier: str) -> httpx.Response:
-        return httpx.post(session_google.token_uri, data={
-            "grant_type": "authorization_code", "code": code, "redirect_uri": "http://app.example/cb",
-            "client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET, "code_verifier": verifier})
+        return httpx.post(
+            session_google.token_uri,
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": "http://app.example/cb",
+                "client_id": DEFAULT_CLIENT_ID,
+                "client_secret": DEFAULT_CLIENT_SECRET,
+                "code_verifier": verifier,
+            },
+        )
 
     from web.oauth import pkce_pair
 

@@ -4,6 +4,7 @@ Adding an endpoint is one decorated function (in its own module, imported by ``t
 
     from tests.fakes.google.app import Exchange, route
 
+
     @route("GET", "/o/oauth2/v2/auth")
     def authorize(exchange: Exchange) -> None:
         exchange.redirect(exchange.fake.consent(exchange.params()))
@@ -193,8 +194,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _log(self, ex: Exchange, sent: int) -> None:
         status = 0 if sent == 0 and ex.fault is not None and ex.fault.drop else ex.status
-        ex.fake._record(RecordedRequest(ex.method, ex.path, dict(ex.query), status, sent, ex.account,
-                                        ex.fault is not None))
+        ex.fake._record(
+            RecordedRequest(ex.method, ex.path, dict(ex.query), status, sent, ex.account, ex.fault is not None)
+        )
 
 
 # -- the routes Google serves ---------------------------------------------------------------------------------

@@ -24,9 +24,7 @@ class CalendarApi(Paging):
 
     lock: threading.RLock
 
-    def api(
-        self, account_name: str, scopes: frozenset[str], path: str, query: Mapping[str, list[str]]
-    ) -> Any:
+    def api(self, account_name: str, scopes: frozenset[str], path: str, query: Mapping[str, list[str]]) -> Any:
         if not scopes & CALENDAR_SCOPES:
             raise ApiError(403, "insufficientPermissions", "Request had insufficient authentication scopes.")
         with self.lock:
@@ -77,9 +75,7 @@ class CalendarApi(Paging):
         single = q.get("singleEvents") == "true"
         size = _page_size(q, default=250, cap=MAX_PAGE)
         if q.get("orderBy") == "startTime" and not single:
-            raise ApiError(
-                400, "badRequest", "The requested ordering is not available for the particular query."
-            )
+            raise ApiError(400, "badRequest", "The requested ordering is not available for the particular query.")
         if q.get("orderBy") not in (None, "startTime", "updated"):
             raise ApiError(400, "invalidParameter", f"Invalid value for orderBy: {q['orderBy']}")
         cursor = self._cursor(account, path, q)
@@ -134,9 +130,7 @@ class CalendarApi(Paging):
                     continue
                 if time_max is not None and span[0] >= time_max:
                     continue
-            if text and not any(
-                text in str(item.get(k, "")).lower() for k in ("summary", "description", "location")
-            ):
+            if text and not any(text in str(item.get(k, "")).lower() for k in ("summary", "description", "location")):
                 continue
             if types and item.get("eventType", "default") not in types:
                 continue

@@ -14,9 +14,7 @@ DESCRIPTION = "A local fake of the Google Calendar API v3 and Google's OAuth 2.0
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.google_calendar", description=DESCRIPTION
-    )
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.google_calendar", description=DESCRIPTION)
     parser.add_argument("dump", help="calendar dump JSON (docs/DESIGN.md format)")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--refresh-token", default=DEFAULT_REFRESH_TOKEN)

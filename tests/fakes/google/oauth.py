@@ -147,9 +147,7 @@ class OAuthEndpoints:
             raise OAuthError(400, "invalid_grant", "Invalid JWT: Token must be a short-lived token.")
         scopes = frozenset(str(payload.get("scope", "")).split())
         with self.lock:
-            account = next(
-                (a for a in self.accounts.values() if a.subject and a.subject == payload.get("sub")), None
-            )
+            account = next((a for a in self.accounts.values() if a.subject and a.subject == payload.get("sub")), None)
         if account is None or not scopes & CALENDAR_SCOPES:
             raise OAuthError(
                 401,

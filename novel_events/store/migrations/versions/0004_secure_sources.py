@@ -21,8 +21,11 @@ def _rewrite(convert_name: str) -> None:
 
     conn = op.get_bind()
     rows = conn.execute(sa.text("SELECT id, source FROM users")).all()
-    todo = [(uid, src) for uid, src in rows
-            if (feed_secrets.is_private(src) if convert_name == "seal" else src.startswith(feed_secrets.PREFIX))]
+    todo = [
+        (uid, src)
+        for uid, src in rows
+        if (feed_secrets.is_private(src) if convert_name == "seal" else src.startswith(feed_secrets.PREFIX))
+    ]
     if not todo:
         return
     key = feed_secrets.store_key(load_settings())  # no key, no upgrade: a URL must not stay readable
