@@ -43,8 +43,15 @@ from pathlib import Path
 from uuid import UUID
 
 import sqlalchemy as sa
-from harness import PG_URL, group_cpu_seconds, own_cpu_seconds, pct, postgres_database, wait_quiet
-from machine import describe  # benchmarks/ is on sys.path when run as a script
+from instrument import (  # benchmarks/ is on sys.path when run as a script
+    PG_URL,
+    describe,
+    group_cpu_seconds,
+    own_cpu_seconds,
+    pct,
+    postgres_database,
+    wait_quiet,
+)
 from prefect import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags
 from prefect.client.schemas.sorting import DeploymentSort

@@ -10,6 +10,8 @@ import gc
 import inspect
 import os
 import platform
+import secrets
+import statistics
 import subprocess
 import sys
 import time
@@ -131,8 +133,12 @@ class CallLog:
 # -- CPU of other processes ------------------------------------------------------------------------------
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU seconds of every live process in the process group (a server and its children)."""
+def group_cpu_seconds(pgid: int, *, children: bool = True) -> float:
+    """User + system CPU seconds of every live process in the process group (a server and its children).
+
+    With ``children`` (the default), the time of exited children their parents have reaped (cutime/cstime) is
+    included: a flow-run process that exited is counted through the worker or forkserver that waited for it.
+    """
     ticks = 0
     for p in Path("/proc").iterdir():
         if not p.name.isdigit():
@@ -143,8 +149,14 @@ def group_cpu_seconds(pgid: int) -> float:
             continue
         rest = stat.rsplit(")", 1)[1].split()
         if int(rest[2]) == pgid:  # field 5: pgrp
-            ticks += int(rest[11]) + int(rest[12])  # fields 14, 15: utime, stime
+            ticks += sum(int(x) for x in rest[11 : 15 if children else 13])  # utime, stime[, cutime, cstime]
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of one process itself, children excluded."""
+    rest = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_quiet(pgid: int, *, below: float = 0.15, window: float = 2.0, calm: int = 3, timeout: float = 900.0) -> float:
@@ -160,6 +172,39 @@ def wait_quiet(pgid: int, *, below: float = 0.15, window: float = 2.0, calm: int
         if quiet >= calm:
             return max(0.0, time.monotonic() - start - calm * window)
     return time.monotonic() - start
+
+
+def pct(values: Sequence[float], p: float) -> float:
+    """The p-th percentile (1-99, linear interpolation between ranks); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    return statistics.quantiles(ordered, n=100, method="inclusive")[max(0, min(98, int(p) - 1))]
+
+
+# -- fresh PostgreSQL databases ---------------------------------------------------------------------------
+
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_URL = "postgresql+{driver}://postgres@127.0.0.1:5432/{db}"
+
+
+@contextmanager
+def postgres_database(prefix: str = "bench") -> Iterator[str]:
+    """A fresh database in the local PostgreSQL, dropped afterwards; yields its name."""
+    import sqlalchemy as sa
+
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 # -- output ----------------------------------------------------------------------------------------------

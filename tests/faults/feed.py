@@ -115,6 +115,11 @@ class FeedServer:
                 self._cond.wait(min(left, 1.0))
         return True
 
+    def held_now(self) -> set[str]:
+        """The uids whose responses are being held at this moment."""
+        with self._cond:
+            return set(self.waiting)
+
     def _still_held(self, uid: str, *, first: bool) -> bool:
         """Is ``uid`` held? (waits a few seconds when it is, so the caller trickles slowly)."""
         with self._cond:
