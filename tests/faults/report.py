@@ -21,7 +21,7 @@ def machine() -> str:
 
     from benchmarks.instrument import describe
 
-    return describe(f"Prefect {prefect.__version__}", "store on PostgreSQL, one Prefect server (SQLite) per scenario")
+    return describe(f"Prefect {prefect.__version__}", "store and a Prefect server per scenario, on PostgreSQL")
 
 
 def load(base: Path) -> list[Row]:

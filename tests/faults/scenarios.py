@@ -109,18 +109,22 @@ def kill_send(st: Stack) -> tuple[str, float | None]:
     st.start_worker()
     _wait_for_slot(st)
     killed: set[str] = set()
+    processes = 0
 
     def kill_held() -> bool:  # each victim as soon as the relay holds its reply
+        nonlocal processes
         for rcpt in st.relay.held() - {f"{u}@example.org" for u in killed}:
             uid = st.emails[rcpt]
-            st.kill_runs_of({uid})
+            processes += st.kill_runs_of({uid})
             st.relay.release({rcpt})
             killed.add(uid)
         return killed >= victims
 
     until("the relay to hold the victims' messages", kill_held, knobs.WAIT_SECONDS, every=0.1)
     st.relay.release()
-    return f"`kill -9` of {len(killed)} runs while the relay holds their DATA reply", time.time()
+    if not processes:
+        raise RuntimeError("no run process was killed while the relay held its reply")
+    return f"`kill -9` of {processes} runs while the relay holds their DATA reply", time.time()
 
 
 def kill_fetch(st: Stack) -> tuple[str, float | None]:

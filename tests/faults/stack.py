@@ -75,19 +75,33 @@ def reap(workdir: Path) -> int:
     return killed
 
 
-def _kill_run_processes(run_ids: set[str]) -> int:
-    """SIGKILL the processes executing these flow runs (Prefect gives each PREFECT__FLOW_RUN_ID)."""
-    needles = {f"PREFECT__FLOW_RUN_ID={r}".encode() for r in run_ids}
+def _kill_run_processes(runs: list[dict[str, Any]]) -> int:
+    """SIGKILL the processes executing these flow runs; returns how many were killed.
+
+    A run's process is found by the pid its worker recorded on the flow run (``infrastructure_pid``): a run
+    forked from the warm worker's forkserver keeps the forkserver's exec-time environment, so the
+    ``PREFECT__FLOW_RUN_ID`` it runs with is not in ``/proc/PID/environ``. Runs of Prefect's stock process
+    worker are also found by that variable.
+    """
+    needles = {f"PREFECT__FLOW_RUN_ID={r['id']}".encode() for r in runs}
+    pids = {pid for r in runs if (pid := _pid_of(r.get("pid")))}
     killed = 0
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             env = set(Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"))
-            if env & needles:
+            ours = int(pid) in pids and b"python" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            if ours or env & needles:
                 os.kill(int(pid), signal.SIGKILL)
                 killed += 1
         except (OSError, ProcessLookupError):
             continue
     return killed
+
+
+def _pid_of(infrastructure_pid: str | None) -> int | None:
+    """``"1234"`` or ``"host:1234"`` -> 1234."""
+    tail = (infrastructure_pid or "").rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else None
 
 
 class Stack:
@@ -249,14 +263,14 @@ class Stack:
 
     def kill_worker(self, child: Child) -> None:
         """``kill -9`` of the worker and every run it started."""
-        runs = {r["id"] for r in self.runs() if r["state"] in {"Running", "Pending"}}
+        runs = [r for r in self.runs() if r["state"] in {"Running", "Pending"}]
         os.killpg(child.proc.pid, signal.SIGKILL)
         killed = _kill_run_processes(runs)
         child.proc.wait(10)
         log(f"killed worker {child.name} and {killed} run process(es)")
 
     def kill_runs_of(self, uids: set[str]) -> int:
-        runs = {r["id"] for r in self.runs() if r["user"] in uids and r["state"] == "Running"}
+        runs = [r for r in self.runs() if r["user"] in uids and r["state"] == "Running"]
         killed = _kill_run_processes(runs)
         log(f"killed {killed} run process(es) of {len(uids)} user(s)")
         return killed
@@ -303,6 +317,7 @@ class Stack:
                 "state": r.state_name or "?",
                 "message": (r.state.message if r.state else "") or "",
                 "start": r.expected_start_time,
+                "pid": r.infrastructure_pid,
             }
             for r in self._client_call(read)
         ]
