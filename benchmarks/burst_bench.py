@@ -219,6 +219,8 @@ def bench(kind: str, n: int, args: argparse.Namespace) -> Result:
                 "NOVEL_EVENTS_HOME": str(tmp / "home"),
                 "NOVEL_EVENTS_EMAIL_BACKEND": "outbox",
                 "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0",
+                "NOVEL_EVENTS_RECOVERY_EVERY_MINUTES": "0",
+                "NOVEL_EVENTS_ICS_ROOT": str(tmp),  # the sample calendars are local files in tmp
             }
         )
         server_url = None
@@ -232,6 +234,7 @@ def bench(kind: str, n: int, args: argparse.Namespace) -> Result:
         settings = Settings()
         server, api = start_server(tmp / "prefect", database_url=server_url, timeout=600)
         stack.callback(server.stop)
+        os.environ.update(server.client_env)  # the API wants its auth string (this script and the worker)
         stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api, PREFECT_HOME: tmp / "client"}))
         pool_type = "novel-events" if KINDS[kind] == "novel-events" else "process"
         asyncio.run(init(settings, pool_type=pool_type))  # type: ignore[arg-type]

@@ -31,16 +31,42 @@ if TYPE_CHECKING:
     from prefect.runner._control_channel import ControlChannel
     from prefect.runner._process_manager import ProcessHandle
 
-# Imported once in the forkserver; every run's process starts with them loaded.
+# Imported once in the forkserver; every run's process starts with them loaded. Modules a digest would
+# otherwise import on every run (measured with benchmarks/digest_profile.py --modules: Prefect's parameter
+# serialisation pulls in FastAPI, its flow visualisation graphviz, its telemetry OpenTelemetry; anyio and
+# SQLAlchemy load backends and dialects lazily) are listed too. The forkserver skips a module that does
+# not import (an optional driver), so this list may name more than an installation has.
 PRELOAD = [
     "prefect",
     "prefect.engine",
     "prefect.flow_engine",
     "prefect.task_engine",
     "prefect.runtime",
+    "prefect.utilities.visualization",
     "prefect_sqlalchemy",
+    "fastapi.encoders",
+    "fastapi.applications",
+    "opentelemetry.metrics",
+    "opentelemetry._logs",
+    "anyio._backends._asyncio",
+    "sqlalchemy.dialects.sqlite",
+    "sqlalchemy.dialects.postgresql",
+    "psycopg",
+    "email.policy",
+    "email.generator",
+    "email.headerregistry",
+    "email.contentmanager",
+    "http.cookies",
+    "pydantic.color",
+    "rich._emoji_codes",
     "flows.digest",
     "flows.maintenance",
+    "tasks.digest",
+    "tasks.deliver",
+    "tasks.google",
+    "novel_events.mailers.outbox",
+    "novel_events.mailers.smtp",
+    "novel_events.mailers.sendgrid_mailer",
     "deployments.worker.fork",
 ]
 
