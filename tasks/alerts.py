@@ -10,8 +10,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from novel_events.alert_mail import alert_email
-from novel_events.mailers.factory import make_mailer
 from novel_events.settings import load_settings
+from tasks.deliver import make_settings_mailer
 from tasks.retry import honour_retry_after, retry_if_transient
 
 
@@ -36,13 +36,7 @@ def email_alert(to: str, subject: str, body: str, key: str) -> str:
         now=dt.datetime.now(dt.UTC),
         domain=domain,
     )
-    mailer = make_mailer(
-        settings.email_backend,
-        outbox_dir=settings.outbox,
-        smtp_url=settings.smtp_url,
-        sendgrid_api_key=settings.sendgrid_api_key,
-        sendgrid_host=settings.sendgrid_host,
-    )
+    mailer = make_settings_mailer(settings)
     try:
         provider_id = mailer.send(email)
     except Exception as exc:

@@ -29,7 +29,6 @@ from prefect.client.schemas.sorting import FlowRunSort
 from prefect.events import emit_event
 
 from novel_events.jobs import DIGEST_FLOW
-from novel_events.mailers.factory import make_mailer
 from novel_events.models import User
 from novel_events.notices import (
     FAILING_EVENT,
@@ -48,6 +47,7 @@ from novel_events.settings import Settings, load_settings
 from novel_events.slots import slot_for
 from novel_events.store.notices import NoticeStore
 from tasks import store
+from tasks.deliver import make_settings_mailer
 
 LOOKBACK = dt.timedelta(days=45)  # three weekly slots and then some
 FAILED_TYPES = [StateType.FAILED, StateType.CRASHED]
@@ -139,13 +139,7 @@ def _send_notice(user: User, problem: Problem, opened_at: dt.datetime, settings:
         opened_at=opened_at,
         domain=domain,
     )
-    mailer = make_mailer(
-        settings.email_backend,
-        outbox_dir=settings.outbox,
-        smtp_url=settings.smtp_url,
-        sendgrid_api_key=settings.sendgrid_api_key,
-        sendgrid_host=settings.sendgrid_host,
-    )
+    mailer = make_settings_mailer(settings)
     return mailer.send(email)
 
 

@@ -9,7 +9,6 @@ package; no `playwright install`.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import shutil
 import tempfile
@@ -22,21 +21,10 @@ import pytest
 from cli.app import main
 from cli.processes import free_port, start_server, start_worker
 from novel_events.samples import PEOPLE, build_ics
+from tests.support.browser import ARGS, CHROMIUM
 from tests.support.env import environ
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-CHROMIUM = os.environ.get("NOVEL_EVENTS_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")

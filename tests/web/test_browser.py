@@ -27,20 +27,10 @@ from deployments.pool import ensure_pool
 from novel_events.settings import Settings
 from tasks import store
 from tests.fakes.google_calendar import FakeGoogleCalendar
+from tests.support.browser import ARGS, CHROMIUM
 from tests.support.web import new_account
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
