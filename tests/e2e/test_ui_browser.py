@@ -53,8 +53,10 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         "NOVEL_EVENTS_EMAIL_BACKEND": "outbox",
         "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0",
         "NOVEL_EVENTS_DATABASE_URL": f"sqlite:///{home}/ui.db",
+        "NOVEL_EVENTS_ICS_ROOT": str(home),  # the two calendars below live there
     }
     try:
+        env.update(server.client_env)  # this server's API auth string, whatever the session exported
         with environ(env), temporary_settings(updates={PREFECT_API_URL: api}):
             assert main(["init"]) == 0
             users = []
