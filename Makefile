@@ -77,10 +77,7 @@ wheel: $(STAMP)  ## build dist/*.whl (tests/unit/test_packaging.py builds one an
 	rm -rf dist
 	$(UV) build --wheel --no-build-isolation --quiet --out-dir dist
 
-faults: $(STAMP)  ## the fault-injection suite alone (also part of `make test`): prints the table, docs/faults.md
-	$(BIN)/pytest tests/faults
-
-bench: $(STAMP)
+bench: $(STAMP)  ## the sync benchmark (the others: benchmarks/*.py, docs/*-benchmark.md)
 	$(BIN)/python benchmarks/sync_bench.py
 
 clean:

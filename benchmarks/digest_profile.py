@@ -2,7 +2,7 @@
 (as a run forked from the warm worker starts), against a real ``prefect server start``; prints CPU per
 digest (this process and the server) and the functions that cost the most.
 
-    .venv/bin/python benchmarks/digest_profile.py --runs 20 [--top 30] [--sort cumulative|tottime]
+    .venv/bin/python benchmarks/digest_profile.py --runs 20 [--top 30] [--sort cumulative|tottime] [--requests]
 
 The client side here is what a forked run spends after its fork, minus the engine's start-up (settings,
 flow load); the burst benchmark measures the whole thing. Store and server on SQLite files in a temporary
@@ -15,10 +15,13 @@ import argparse
 import cProfile
 import datetime as dt
 import io
+import logging
 import os
 import pstats
+import re
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from instrument import describe, own_cpu_seconds  # benchmarks/ is on sys.path when run as a script
@@ -30,6 +33,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"])
     parser.add_argument("--modules", action="store_true", help="list every module the first digest imported")
+    parser.add_argument("--requests", action="store_true", help="count the Prefect API requests of a warm digest")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="digest-profile-"))
@@ -103,6 +107,7 @@ def run(args: argparse.Namespace, home: Path, ics_root: Path, server_pid: int) -
     first_server = own_cpu_seconds(server_pid) - server0
 
     # 2. the same digest again in the same process: what is left when every cache is warm
+    calls = _count_requests() if args.requests else None
     server1, cpu1, wall1 = own_cpu_seconds(server_pid), time.process_time(), time.perf_counter()
     warm = cProfile.Profile()
     warm.enable()
@@ -123,10 +128,34 @@ def run(args: argparse.Namespace, home: Path, ics_root: Path, server_pid: int) -
     print("  " + ", ".join(f"{k} {v}" for k, v in sorted(tops.items(), key=lambda kv: -kv[1])) + "\n")
     if args.modules:
         print("  " + " ".join(late) + "\n")
+    if calls is not None:
+        print(f"Prefect API requests per warm digest ({sum(calls.values()) / n:.1f} in all):\n")
+        print("| requests/digest | request |\n|---|---|")
+        for what, count in calls.most_common():
+            print(f"| {count / n:.1f} | `{what}` |")
+        print()
     for title, prof in (("first digest", first), (f"{n} warm digests", warm)):
         out = io.StringIO()
         pstats.Stats(prof, stream=out).strip_dirs().sort_stats(args.sort).print_stats(args.top)
         print(f"## {title}\n```\n" + out.getvalue().strip() + "\n```")
+
+
+def _count_requests() -> Counter[str]:
+    """Every request the Prefect client makes from now on, by method and path (ids folded), from httpx's log."""
+    calls: Counter[str] = Counter()
+    ident = re.compile(r"/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+    class Tally(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if isinstance(record.args, tuple) and len(record.args) >= 2:
+                method, url = record.args[0], str(record.args[1])
+                calls[f"{method} {ident.sub('/{id}', url.split('/api', 1)[-1].split('?')[0])}"] += 1
+
+    logger = logging.getLogger("httpx")
+    logger.addHandler(Tally())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return calls
 
 
 if __name__ == "__main__":

@@ -165,19 +165,25 @@ def zombie_automation(heartbeat_seconds: int) -> AutomationCore:
     Prefect only notices a dead run when something says so; without this a killed run stays Running
     and holds its deployment's concurrency slot until the lease expires. Crashed runs then alert (the
     failure automation) and stuck deliveries are re-run by the maintenance sweep (tasks/recovery.py).
+
+    The clock starts at the run's Running state as well as at each heartbeat: a run killed before its
+    first heartbeat left (a one-second maintenance run, or a beat still queued in the events client) is
+    crashed too. Without that it held its deployment's slot until the lease expired (5 min) and every
+    recovery sweep meanwhile was cancelled on collision.
     """
     core = AutomationCore(
         name=ZOMBIE_NAME,
         description=(
             f"Marks {DIGEST_FLOW} and {MAINTENANCE_FLOW} runs Crashed after "
-            f"{ZOMBIE_MISSED_BEATS} missed heartbeats. Managed by `novel-events init`."
+            f"{ZOMBIE_MISSED_BEATS} missed heartbeats (counted from Running or the last beat). "
+            "Managed by `novel-events init`."
         ),
         enabled=True,
         tags=list(TAGS),
         trigger=EventTrigger(
             match={"prefect.resource.id": "prefect.flow-run.*"},
             match_related={"prefect.resource.role": "flow", "prefect.resource.name": [DIGEST_FLOW, MAINTENANCE_FLOW]},
-            after={"prefect.flow-run.heartbeat"},
+            after={"prefect.flow-run.heartbeat", "prefect.flow-run.Running"},
             expect={
                 "prefect.flow-run.heartbeat",
                 "prefect.flow-run.Completed",

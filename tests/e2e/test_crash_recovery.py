@@ -136,6 +136,48 @@ def test_worker_killed_mid_send(
             w.stop(grace=5)
 
 
+def test_a_run_that_died_before_its_first_heartbeat_is_crashed_and_frees_its_slot(
+    initialized: str, session_home: Path
+) -> None:
+    """A run killed between Running and its first heartbeat (a one-second maintenance run, or a beat
+    still queued) sends no beat at all: the zombie automation counts from Running, so it is crashed and
+    its deployment's concurrency slot freed, instead of holding it until the 5-minute lease expires."""
+    from prefect.states import Pending, Running
+
+    uid = unique_id("nobeat")
+    ics = session_home / f"{uid}.ics"
+    ics.write_bytes(build_ics(PEOPLE[0], dt.date.today()))
+    add_user(uid, source=f"ics:{ics}")
+    dep_id = deploy_on_own_pool(uid, f"nobeat-{uuid.uuid4().hex[:8]}")  # no worker polls it
+    run_id = create_scheduled_run(dep_id, uid, dt.datetime.now(dt.UTC))
+
+    async def start_without_beating() -> int:
+        async with get_client() as client:  # what a run's engine does first, then it "dies"
+            for state in (Pending(), Running()):
+                result = await client.set_flow_run_state(run_id, state)
+                assert result.status.value == "ACCEPT", result
+            dep = await client.read_deployment(dep_id)
+            assert dep.global_concurrency_limit is not None
+            return dep.global_concurrency_limit.active_slots
+
+    async def now() -> tuple[str | None, str, int]:
+        async with get_client() as client:
+            run = await client.read_flow_run(run_id)
+            dep = await client.read_deployment(dep_id)
+            slots = dep.global_concurrency_limit.active_slots if dep.global_concurrency_limit else -1
+            return run.state_name, (run.state.message if run.state else "") or "", slots
+
+    assert asyncio.run(start_without_beating()) == 1  # it holds the user's slot
+    _until(
+        "the zombie automation to crash a run that never beat",
+        lambda: asyncio.run(now())[0] == "Crashed",
+        timeout=4 * HEARTBEAT_SECONDS + 60,
+    )
+    _, message, slots = asyncio.run(now())
+    assert "No heartbeat" in message
+    assert slots == 0  # the slot is free at once, not after the lease's 5 minutes
+
+
 def test_mail_outage_ends_in_one_delivered_digest(
     initialized: str, session_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
