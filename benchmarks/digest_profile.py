@@ -149,7 +149,9 @@ def _count_requests() -> Counter[str]:
         def emit(self, record: logging.LogRecord) -> None:
             if isinstance(record.args, tuple) and len(record.args) >= 2:
                 method, url = record.args[0], str(record.args[1])
-                calls[f"{method} {ident.sub('/{id}', url.split('/api', 1)[-1].split('?')[0])}"] += 1
+                status = record.args[3] if len(record.args) > 3 else ""
+                path = ident.sub("/{id}", url.split("/api", 1)[-1].split("?")[0])
+                calls[f"{method} {path} -> {status}"] += 1
 
     logger = logging.getLogger("httpx")
     logger.addHandler(Tally())

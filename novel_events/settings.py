@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -16,7 +17,7 @@ DEFAULT_HOME = Path.home() / ".novel-events"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NOVEL_EVENTS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NOVEL_EVENTS_", extra="ignore", frozen=True)
 
     home: Path = Field(default=DEFAULT_HOME, description="State dir: SQLite store, outbox")
     database_url: SecretStr | None = Field(
@@ -156,5 +157,20 @@ def _check_database_named(url: str) -> None:
         )
 
 
+_built: tuple[tuple[tuple[str, str], ...], Settings] | None = None
+
+
 def load_settings() -> Settings:
-    return Settings()
+    """Settings from the environment: the same (frozen) object while no ``NOVEL_EVENTS_*`` variable changes.
+
+    A digest asks for them about ten times (flow, tasks, mailer, store); pydantic-settings reads every field
+    from the environment on each build, which cost a forked run ~0.1 CPU-s (benchmarks/digest_profile.py).
+    """
+    global _built
+    key = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("NOVEL_EVENTS_")))
+    built = _built
+    if built is not None and built[0] == key:
+        return built[1]
+    settings = Settings()
+    _built = (key, settings)
+    return settings

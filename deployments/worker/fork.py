@@ -68,6 +68,7 @@ PRELOAD = [
     "novel_events.mailers.smtp",
     "novel_events.mailers.sendgrid_mailer",
     "deployments.worker.fork",
+    "deployments.worker.warmup",  # last: runs one sample digest's pure steps (templates, parser, renderer)
 ]
 
 

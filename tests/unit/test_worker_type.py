@@ -44,3 +44,23 @@ def test_lower_layers_never_import_the_worker() -> None:
                     else []
                 )
                 assert not any(n.startswith("deployments") for n in names), f"{path} imports {names}"
+
+
+def test_the_forkserver_preload_ends_with_a_sample_digest_that_runs() -> None:
+    """The warm-up runs at import in the forkserver and swallows its errors: check here that it really runs,
+    starts no thread (a fork copies only the calling thread) and compiled the digest templates."""
+    import importlib
+    import sys
+    import threading
+
+    from deployments.worker.fork import PRELOAD
+
+    assert PRELOAD[-1] == "deployments.worker.warmup"
+    sys.modules.pop("deployments.worker.warmup", None)
+    threads = threading.active_count()
+    warmup = importlib.import_module("deployments.worker.warmup")
+    assert warmup.WARM is True
+    assert threading.active_count() == threads
+    from novel_events.render import _env
+
+    assert {"digest.html.j2", "digest.txt.j2"} <= {key[1] for key in _env.cache or {}}
