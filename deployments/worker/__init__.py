@@ -27,15 +27,45 @@ from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, Proc
 if TYPE_CHECKING:
     from uuid import UUID
 
-    from prefect.client.schemas.objects import FlowRun
+    from prefect.client.schemas.objects import Flow as APIFlow
+    from prefect.client.schemas.objects import FlowRun, WorkPool
+    from prefect.client.schemas.responses import DeploymentResponse
     from prefect.runner._flow_run_executor import FlowRunExecutorContext
 
 WORKER_TYPE: Final = "novel-events"
 REFILL_DELAY = 0.5  # seconds: slots freed within this window are refilled by one poll
 
 
+class NovelEventsJobConfiguration(ProcessJobConfiguration):
+    """The process worker's job configuration, plus the flow's entrypoint for a run that can import it directly."""
+
+    def prepare_for_flow_run(
+        self,
+        flow_run: FlowRun,
+        deployment: DeploymentResponse | None = None,
+        flow: APIFlow | None = None,
+        work_pool: WorkPool | None = None,
+        worker_name: str | None = None,
+        worker_id: UUID | None = None,
+    ) -> None:
+        super().prepare_for_flow_run(flow_run, deployment, flow, work_pool, worker_name, worker_id=worker_id)
+        # A deployment whose code is installed here (a module-path entrypoint, no pull steps, no storage
+        # block: ours) is loaded by Prefect's engine straight from its entrypoint, as Prefect's own runner
+        # does, instead of reading the deployment again (and starting an event loop to do so).
+        if (
+            deployment is not None
+            and deployment.entrypoint
+            and ":" not in deployment.entrypoint
+            and not deployment.pull_steps
+            and deployment.storage_document_id is None
+            and not self._command_configured
+        ):
+            self.env.setdefault("PREFECT__FLOW_ENTRYPOINT", deployment.entrypoint)
+
+
 class NovelEventsWorker(ProcessWorker):
     type = WORKER_TYPE
+    job_configuration = NovelEventsJobConfiguration
     _display_name = "novel-events (warm process)"
     _description = (
         "Runs each flow run in its own process, forked from a parent that already imported Prefect "
@@ -101,7 +131,7 @@ class NovelEventsWorker(ProcessWorker):
     async def run(
         self,
         flow_run: FlowRun,
-        configuration: ProcessJobConfiguration,
+        configuration: ProcessJobConfiguration,  # NovelEventsJobConfiguration, or the stock one
         task_status: anyio.abc.TaskStatus[int] | None = None,
     ) -> ProcessWorkerResult:
         if configuration._command_configured or self._exec is None:

@@ -64,3 +64,28 @@ def test_the_forkserver_preload_ends_with_a_sample_digest_that_runs() -> None:
     from novel_events.render import _env
 
     assert {"digest.html.j2", "digest.txt.j2"} <= {key[1] for key in _env.cache or {}}
+
+
+def test_runs_of_installed_module_deployments_load_their_flow_straight_from_the_entrypoint() -> None:
+    """Only where that is what Prefect would load anyway: a module path, no pull steps, no storage block,
+    and no command of the operator's."""
+    import uuid
+
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.client.schemas.responses import DeploymentResponse
+
+    from deployments.worker import NovelEventsJobConfiguration
+
+    def env_for(entrypoint: str, command: str | None = None, **deployment: object) -> dict[str, str | None]:
+        config = NovelEventsJobConfiguration(command=command)
+        fields: dict[str, object] = {"pull_steps": None, "storage_document_id": None, **deployment}
+        dep = DeploymentResponse.model_construct(id=uuid.uuid4(), name="d", entrypoint=entrypoint, **fields)
+        config.prepare_for_flow_run(FlowRun(flow_id=uuid.uuid4()), dep)
+        return config.env
+
+    assert env_for("flows.digest.digest_flow")["PREFECT__FLOW_ENTRYPOINT"] == "flows.digest.digest_flow"
+    assert "PREFECT__FLOW_ENTRYPOINT" not in env_for("flows/digest.py:digest_flow")  # relative to its own path
+    steps = [{"prefect.deployments.steps.set_working_directory": {"directory": "/srv"}}]
+    assert "PREFECT__FLOW_ENTRYPOINT" not in env_for("flows.digest.digest_flow", pull_steps=steps)
+    assert "PREFECT__FLOW_ENTRYPOINT" not in env_for("flows.digest.digest_flow", storage_document_id=uuid.uuid4())
+    assert "PREFECT__FLOW_ENTRYPOINT" not in env_for("flows.digest.digest_flow", command="python -m prefect.engine")
