@@ -195,7 +195,11 @@ def delivery_times(settings: Settings, slot: str) -> dict[str, dt.datetime]:
     engine = make_engine(settings.store_url)
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT user_id, updated_at FROM deliveries WHERE slot = :s"), {"s": slot})
-        return {r[0]: r[1] if r[1].tzinfo else r[1].replace(tzinfo=dt.UTC) for r in rows}
+        out = {}
+        for user_id, at in rows:  # SQLite hands raw-SQL datetimes back as text
+            when = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
+            out[user_id] = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+        return out
 
 
 def offpeak(deps: dict[str, UUID], k: int) -> list[float]:
