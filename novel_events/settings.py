@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -157,20 +157,16 @@ def _check_database_named(url: str) -> None:
         )
 
 
-_built: tuple[tuple[tuple[str, str], ...], Settings] | None = None
-
-
 def load_settings() -> Settings:
     """Settings from the environment: the same (frozen) object while no ``NOVEL_EVENTS_*`` variable changes.
 
     A digest asks for them about ten times (flow, tasks, mailer, store); pydantic-settings reads every field
     from the environment on each build, which cost a forked run ~0.1 CPU-s (benchmarks/digest_profile.py).
     """
-    global _built
-    key = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("NOVEL_EVENTS_")))
-    built = _built
-    if built is not None and built[0] == key:
-        return built[1]
-    settings = Settings()
-    _built = (key, settings)
-    return settings
+    return _settings_for(tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("NOVEL_EVENTS_"))))
+
+
+@lru_cache(maxsize=1)
+def _settings_for(environment: tuple[tuple[str, str], ...]) -> Settings:
+    """Built from ``os.environ``; ``environment`` (our variables in it) is only the cache key."""
+    return Settings()

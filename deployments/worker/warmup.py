@@ -21,13 +21,14 @@ def warm_up() -> bool:
     from novel_events.render import render_digest
     from novel_events.samples import PEOPLE, build_ics
     from novel_events.sources.ics import read_calendar
+    from tasks.digest import HISTORY
 
     person = PEOPLE[0]
     now = dt.datetime.now(dt.UTC)
     prefs = NoveltyPrefs()
     feed = read_calendar(
         build_ics(person, now.date()),
-        start=now - dt.timedelta(days=365),
+        start=now - HISTORY,
         end=now + dt.timedelta(days=prefs.lookahead_days),
         user_tz=person.timezone,
     )
