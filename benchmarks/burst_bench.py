@@ -53,7 +53,15 @@ from instrument import (  # benchmarks/ is on sys.path when run as a script
     wait_quiet,
 )
 from prefect import get_client
-from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterTags,
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.sorting import DeploymentSort
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 from prefect.states import Scheduled
@@ -159,8 +167,6 @@ async def create_runs(deps: dict[str, UUID], at: dt.datetime) -> list[UUID]:
 
 
 async def read_runs(run_ids: list[UUID]) -> list:  # type: ignore[type-arg]
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
     out = []
     async with get_client() as client:
         for i in range(0, len(run_ids), 200):
@@ -170,21 +176,36 @@ async def read_runs(run_ids: list[UUID]) -> list:  # type: ignore[type-arg]
     return out
 
 
+FINAL = [StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED]
+
+
+async def count_runs(run_ids: list[UUID], types: list[StateType]) -> int:
+    """How many of the runs are in one of ``types``: a COUNT on the server, not a read of every run."""
+    async with get_client() as client:
+        return await client.count_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=run_ids), state=FlowRunFilterState(type=FlowRunFilterStateType(any_=types))
+            )
+        )
+
+
 def wait_final(run_ids: list[UUID], timeout: float, label: str = "") -> tuple[list, float]:  # type: ignore[type-arg]
+    """Wait until every run is final, then read them once.
+
+    Polling counts (one cheap query every 2 s): reading every run's full state on each poll cost the server
+    ~0.1 CPU-s per 200 runs per poll, which a 1,000-run burst would have counted as its own.
+    """
     start = time.monotonic()
     deadline, report = start + timeout, start + 60
     while True:
-        runs = asyncio.run(read_runs(run_ids))
-        if all(r.state and r.state.is_final() for r in runs) or time.monotonic() > deadline:
-            return runs, time.time()
+        final = asyncio.run(count_runs(run_ids, FINAL))
+        if final >= len(run_ids) or time.monotonic() > deadline:
+            return asyncio.run(read_runs(run_ids)), time.time()
         if label and time.monotonic() > report:  # progress, so a long run can be read before it ends
             report += 60
-            final = [r for r in runs if r.state and r.state.is_final()]
-            bad = [r for r in final if not r.state.is_completed()]
-            locked = sum(1 for r in bad if "database is locked" in (r.state.message or ""))
+            bad = asyncio.run(count_runs(run_ids, FINAL[1:]))
             print(
-                f"  [{label}] {time.strftime('%H:%M:%S')} {len(final)}/{len(runs)} final, {len(bad)} not Completed "
-                f"({locked} on 'database is locked')",
+                f"  [{label}] {time.strftime('%H:%M:%S')} {final}/{len(run_ids)} final, {bad} not Completed",
                 file=sys.stderr,
                 flush=True,
             )

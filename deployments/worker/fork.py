@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 # not import (an optional driver), so this list may name more than an installation has.
 PRELOAD = [
     "prefect",
+    "prefect.cli",  # a forked run re-runs the worker's __main__ (the `prefect` script), which imports it
     "prefect.engine",
     "prefect.flow_engine",
     "prefect.task_engine",
@@ -124,6 +125,8 @@ class ForkStarter:
         from prefect.settings import get_current_settings
         from prefect.utilities.processutils import sanitize_subprocess_env
 
+        from deployments.worker.tls import use_small_ca_for_plain_http
+
         # the same precedence as Prefect's EngineCommandStarter: worker env < job env < worker settings
         env: dict[str, str | None] = {**os.environ, **self._env}
         env.update(get_current_settings().to_environment_variables(exclude_unset=True))
@@ -134,6 +137,7 @@ class ForkStarter:
                 **control_env,
             }
         )
+        use_small_ca_for_plain_http(env)  # 7 TLS contexts per run, none used on an http:// API (see tls.py)
         return sanitize_subprocess_env(env)
 
     async def start(

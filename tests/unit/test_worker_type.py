@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 
+import pytest
+
 from tests.support.env import ROOT
 
 
@@ -89,3 +91,34 @@ def test_runs_of_installed_module_deployments_load_their_flow_straight_from_the_
     assert "PREFECT__FLOW_ENTRYPOINT" not in env_for("flows.digest.digest_flow", pull_steps=steps)
     assert "PREFECT__FLOW_ENTRYPOINT" not in env_for("flows.digest.digest_flow", storage_document_id=uuid.uuid4())
     assert "PREFECT__FLOW_ENTRYPOINT" not in env_for("flows.digest.digest_flow", command="python -m prefect.engine")
+
+
+def test_runs_on_a_plain_http_api_parse_a_one_root_ca_bundle_not_certifis_whole_one() -> None:
+    import ssl
+
+    import certifi
+    from prefect.settings import PREFECT_API_SSL_CERT_FILE, temporary_settings
+
+    from deployments.worker.tls import CA_FILE_SETTING, first_certificate, use_small_ca_for_plain_http
+
+    env: dict[str, str | None] = {"PREFECT_API_URL": "http://127.0.0.1:4200/api"}
+    use_small_ca_for_plain_http(env)
+    small = env[CA_FILE_SETTING]
+    assert small is not None and small != certifi.where()
+    context = ssl.create_default_context(cafile=small)  # what Prefect builds for each API client
+    assert context.cert_store_stats()["x509_ca"] == 1
+    assert ssl.create_default_context(cafile=certifi.where()).cert_store_stats()["x509_ca"] > 100
+    with temporary_settings(updates={PREFECT_API_SSL_CERT_FILE: small}):  # the variable is the setting Prefect reads
+        assert PREFECT_API_SSL_CERT_FILE.value() == small
+
+    for untouched in (
+        {"PREFECT_API_URL": "https://prefect.example.org/api"},  # real TLS: certifi (or the operator's) stays
+        {"PREFECT_API_URL": "http://127.0.0.1:4200/api", CA_FILE_SETTING: "/etc/ssl/ours.pem"},
+        {},
+    ):
+        before = dict(untouched)
+        use_small_ca_for_plain_http(untouched)
+        assert untouched == before
+
+    with pytest.raises(ValueError, match="no PEM certificate"):
+        first_certificate("not a bundle")
