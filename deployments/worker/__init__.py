@@ -16,12 +16,14 @@ A pool of this type accepts the stock process worker too (the job template is th
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import tempfile
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 import anyio.abc
+import httpx
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
 
 if TYPE_CHECKING:
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
     from prefect.client.schemas.objects import Flow as APIFlow
     from prefect.client.schemas.objects import FlowRun, WorkPool
-    from prefect.client.schemas.responses import DeploymentResponse
+    from prefect.client.schemas.responses import DeploymentResponse, WorkerFlowRunResponse
     from prefect.runner._flow_run_executor import FlowRunExecutorContext
 
 WORKER_TYPE: Final = "novel-events"
@@ -112,6 +114,47 @@ class NovelEventsWorker(ProcessWorker):
         super()._release_limit_slot(flow_run_id)
         if self._refill is not None:
             self._refill.set()
+
+    def poll_size(self) -> int | None:
+        """How many due runs one poll asks for: None (the API's page, 200) for a worker without a limit."""
+        if self._limiter is None or self._limit is None:
+            return None
+        free = max(0, int(self._limiter.available_tokens))
+        return free + self._limit
+
+    async def _get_scheduled_flow_runs(self) -> list[WorkerFlowRunResponse]:
+        """Ask only for the runs this worker can take: its free slots, plus one limit's worth.
+
+        Prefect's worker asks for every due run, up to the API's page of 200, and uses as many as it has
+        free slots. In a same-minute burst every poll (one per finished run, see :meth:`_refill_loop`)
+        made the server read, mark and serialise 200 full flow runs and the worker parse them, for the
+        one or two it could start. The margin covers runs still being submitted (they are Scheduled until
+        their Pending is written, and skipped) and runs another worker wins first.
+        """
+        size = self.poll_size()
+        if size is None:
+            return await super()._get_scheduled_flow_runs()
+        from prefect.client.schemas.responses import WorkerFlowRunResponse
+        from prefect.types._datetime import now
+
+        body: dict[str, Any] = {
+            "scheduled_before": str(now("UTC") + dt.timedelta(seconds=int(self._prefetch_seconds))),
+            "limit": size,
+        }
+        if self._work_queues:
+            body["work_queue_names"] = list(self._work_queues)
+        try:
+            response = await self.client.request(
+                "POST",
+                "/work_pools/{name}/get_scheduled_flow_runs",  # what the client's own method posts, plus the limit
+                path_params={"name": self._work_pool_name},
+                json=body,
+            )
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code == 404:  # no such pool: the next sync creates it or warns, as stock
+                return []
+            raise
+        return WorkerFlowRunResponse.model_validate_list(response.json())
 
     async def _refill_loop(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Poll again as soon as a run ends, not at the next poll interval: in a burst a slot that freed up

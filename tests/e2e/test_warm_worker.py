@@ -121,3 +121,46 @@ def test_cancelling_a_run_stops_its_process(hanging_user: tuple[str, UUID, Child
     assert final.state is not None and final.state.is_cancelled(), final.state
     _until("the run's process to exit", lambda: not _alive(pid), timeout=60)
     assert worker.alive()
+
+
+def test_a_poll_asks_for_the_free_slots_plus_one_limit_not_every_due_run(initialized: str, session_home: Path) -> None:
+    """In a burst the stock worker's every poll reads 200 due runs to start one or two; ours asks for what it
+    can take (free slots + its limit, for runs still being submitted or won by another worker)."""
+    import anyio
+    from prefect.workers.process import ProcessWorker
+
+    from deployments.worker import NovelEventsWorker
+
+    uid = unique_id("poll")
+    ics = session_home / f"{uid}.ics"
+    ics.write_bytes(build_ics(PEOPLE[1], dt.date.today()))
+    add_user(uid, source=f"ics:{ics}")
+    pool = f"poll-{uuid.uuid4().hex[:8]}"  # no worker serves it: its runs stay due
+    dep = deploy_on_own_pool(uid, pool)
+    base = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(hours=1)
+    runs = [create_scheduled_run(dep, uid, base - dt.timedelta(minutes=i)) for i in range(12)]
+
+    async def polled(kind: type[ProcessWorker], limit: int | None, busy: int) -> int:
+        worker = kind(work_pool_name=pool, limit=limit)
+        await worker.setup()  # client, limiter, registration: what `prefect worker start` does before polling
+        try:
+            limiter = worker._limiter
+            for _ in range(busy):
+                assert isinstance(limiter, anyio.CapacityLimiter)
+                limiter.acquire_on_behalf_of_nowait(object())  # a slot held by a running digest
+            return len(await worker._get_scheduled_flow_runs())
+        finally:
+            await worker.teardown(None, None, None)
+
+    async def clean_up() -> None:
+        async with get_client() as client:
+            for run_id in runs:
+                await client.delete_flow_run(run_id)
+
+    try:
+        assert asyncio.run(polled(NovelEventsWorker, 3, 0)) == 3 + 3
+        assert asyncio.run(polled(NovelEventsWorker, 3, 2)) == 1 + 3
+        assert asyncio.run(polled(NovelEventsWorker, None, 0)) == 12  # no limit: every due run, as stock
+        assert asyncio.run(polled(ProcessWorker, 3, 0)) == 12  # the stock worker, for comparison
+    finally:
+        asyncio.run(clean_up())
