@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from pathlib import Path
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from prefect import get_client
 from prefect.client.schemas.objects import FlowRun
@@ -18,9 +20,11 @@ def add_user(
     *extra: str,
     tz: str = "Europe/Berlin",
     schedule: str = "daily",
-    at: str = "07:30",
+    at: str | None = None,
     source: str | None = None,
 ) -> None:
+    if at is None:  # 12 h from now in the user's zone: their own schedule never fires a run during the test
+        at = (dt.datetime.now(ZoneInfo(tz)) + dt.timedelta(hours=12)).strftime("%H:%M")
     args = [
         "users",
         "add",
