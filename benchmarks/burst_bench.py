@@ -47,6 +47,7 @@ from instrument import (  # benchmarks/ is on sys.path when run as a script
     PG_URL,
     describe,
     group_cpu_seconds,
+    machine_busy_seconds,
     own_cpu_seconds,
     pct,
     postgres_database,
@@ -223,6 +224,24 @@ def delivery_times(settings: Settings, slot: str) -> dict[str, dt.datetime]:
         return out
 
 
+def server_work(server_url: str, since: dt.datetime, n: int) -> str:
+    """Events (by name) and log lines the server stored per digest since the slot: the orchestration a digest costs."""
+    time.sleep(5)  # events are persisted in batches
+    engine = sa.create_engine(server_url.replace("+asyncpg", "+psycopg"), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT event, count(*) FROM events WHERE occurred >= :t GROUP BY event ORDER BY 2 DESC"),
+                {"t": since},
+            ).all()
+            logs = conn.execute(sa.text("SELECT count(*) FROM log WHERE timestamp >= :t"), {"t": since}).scalar()
+    finally:
+        engine.dispose()
+    total = sum(c for _, c in rows)
+    parts = ", ".join(f"{name} {c / n:.1f}" for name, c in rows)
+    return f"{total / n:.1f} events ({parts}); {int(logs or 0) / n:.1f} log lines"
+
+
 def offpeak(deps: dict[str, UUID], k: int) -> list[float]:
     """K single runs on the idle worker, each scheduled 5 s ahead; start lateness of each."""
     late = []
@@ -259,6 +278,7 @@ def bench(kind: str, n: int, args: argparse.Namespace) -> Result:
         settings = Settings()
         server, api = start_server(tmp / "prefect", database_url=server_url, timeout=600)
         stack.callback(server.stop)
+
         os.environ.update(server.client_env)  # the API wants its auth string (this script and the worker)
         stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api, PREFECT_HOME: tmp / "client"}))
         pool_type = "novel-events" if KINDS[kind] == "novel-events" else "process"
@@ -288,10 +308,12 @@ def bench(kind: str, n: int, args: argparse.Namespace) -> Result:
         idle_w = (group_cpu_seconds(worker.proc.pid) - bw0) / max(1e-9, time.monotonic() - bt)
         # (the worker may already prefetch runs a few seconds ahead; CPU is counted from here)
         w0, s0, t_cpu = group_cpu_seconds(worker.proc.pid), group_cpu_seconds(server.proc.pid), time.time()
+        m0 = machine_busy_seconds()
         wait_s = (slot_at - dt.datetime.now(dt.UTC)).total_seconds()
         print(f"  [{kind} {n}] {n} runs due at {slot_at:%H:%M:%S} UTC (in {wait_s:.0f} s)", file=sys.stderr)
         runs, last = wait_final(run_ids, timeout=args.timeout + max(0.0, wait_s), label=f"{kind} {n}")
         w1, s1 = group_cpu_seconds(worker.proc.pid), group_cpu_seconds(server.proc.pid)
+        m1 = machine_busy_seconds()
         own = own_cpu_seconds(worker.proc.pid)
         span = time.time() - t_cpu
         print(
@@ -300,6 +322,13 @@ def bench(kind: str, n: int, args: argparse.Namespace) -> Result:
             f"worker {idle_w:.3f} CPU-s/s (x span = server {idle_s * span:.1f}, worker {idle_w * span:.1f})",
             file=sys.stderr,
         )
+        print(
+            f"  [{kind} {n}] whole machine busy {m1 - m0:.1f} CPU-s = {(m1 - m0) / n:.2f} per digest "
+            "(PostgreSQL and everything else included)",
+            file=sys.stderr,
+        )
+        if server_url:
+            print(f"  [{kind} {n}] server work per digest: {server_work(server_url, slot_at, n)}", file=sys.stderr)
         slot = slot_at.strftime("%Y-%m-%dT%H:%MZ")
         delivered = delivery_times(settings, slot)
         lateness = [(t - slot_at).total_seconds() for t in delivered.values()]

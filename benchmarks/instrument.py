@@ -153,6 +153,13 @@ def group_cpu_seconds(pgid: int, *, children: bool = True) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (all cores, every process: PostgreSQL included), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def own_cpu_seconds(pid: int) -> float:
     """CPU seconds (user + system) of one process itself, children excluded."""
     rest = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

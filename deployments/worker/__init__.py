@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import tempfile
+import time
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, Final
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 WORKER_TYPE: Final = "novel-events"
 REFILL_DELAY = 0.5  # seconds: slots freed within this window are refilled by one poll
+KEY_TTL = 300.0  # seconds the worker hands its runs the sealing key it read, before reading it again
 
 
 class NovelEventsJobConfiguration(ProcessJobConfiguration):
@@ -79,6 +81,7 @@ class NovelEventsWorker(ProcessWorker):
     _exec: FlowRunExecutorContext | None = None
     _refill: anyio.Event | None = None
     _refill_scope: anyio.CancelScope | None = None
+    _key: tuple[float, bytes] | None = None
 
     async def __aenter__(self) -> NovelEventsWorker:
         from prefect.runner._flow_run_executor import FlowRunExecutorContext
@@ -171,6 +174,28 @@ class NovelEventsWorker(ProcessWorker):
                 except Exception:  # the regular poll loop reports API trouble; this is only a shortcut
                     self._logger.debug("refill poll failed", exc_info=True)
 
+    async def sealing_key(self) -> bytes | None:
+        """The key that seals cached extractions (tasks/sealed.py), for the runs this worker forks.
+
+        Read from its Secret block at most every :data:`KEY_TTL` seconds, so a digest does not read the block
+        itself (one API call, one event and a block decryption on the server per run). None when it cannot be
+        read: the run then reads it itself, and says why if it cannot either.
+        """
+        now = time.monotonic()
+        if self._key is None or now - self._key[0] > KEY_TTL:
+            from prefect.blocks.system import Secret
+
+            from novel_events.names import STATE_KEY_BLOCK
+
+            try:
+                block: Secret[str] = await Secret.aload(STATE_KEY_BLOCK)
+                key = str(block.get()).encode()
+            except Exception:
+                self._key = None
+                return None
+            self._key = (now, key)
+        return self._key[1]
+
     async def run(
         self,
         flow_run: FlowRun,
@@ -192,7 +217,12 @@ class NovelEventsWorker(ProcessWorker):
             else tempfile.TemporaryDirectory(suffix="prefect")
         )
         with workdir as cwd:
-            starter = ForkStarter(env=configuration.env, cwd=cwd, control_channel=self._exec.control_channel)
+            starter = ForkStarter(
+                env=configuration.env,
+                cwd=cwd,
+                control_channel=self._exec.control_channel,
+                sealing_key=await self.sealing_key(),
+            )
             executor = self._exec.create_executor(
                 flow_run, starter, resolve_flow=load_flow_from_flow_run, propose_submitting=False
             )

@@ -87,10 +87,14 @@ def start_fork_server() -> None:
     forkserver.ensure_running()
 
 
-def run_engine(env: dict[str, str], cwd: str | None) -> None:
+def run_engine(env: dict[str, str], cwd: str | None, sealing_key: bytes | None = None) -> None:
     """The child: become the flow run's process, then run Prefect's engine entry point."""
     os.environ.clear()
     os.environ.update(env)
+    if sealing_key:  # read by the worker (see NovelEventsWorker.sealing_key), not by every run
+        from tasks.sealed import use_key
+
+        use_key(sealing_key)
     from prefect.context import refresh_global_settings_context
 
     refresh_global_settings_context()  # settings (API URL, heartbeat, logging) from this run's environment
@@ -116,10 +120,12 @@ class ForkStarter:
         env: dict[str, str | None],
         cwd: Path | str | None = None,
         control_channel: ControlChannel | None = None,
+        sealing_key: bytes | None = None,
     ) -> None:
         self._env = env
         self._cwd = cwd
         self._control_channel = control_channel
+        self._sealing_key = sealing_key  # passed to the child as an argument: never in its environment
 
     def _run_env(self, flow_run: FlowRun, control_env: dict[str, str]) -> dict[str, str]:
         from prefect.settings import get_current_settings
@@ -156,7 +162,7 @@ class ForkStarter:
                 pass
         proc = fork_context().Process(
             target=run_engine,
-            args=(self._run_env(flow_run, control_env), str(self._cwd) if self._cwd else None),
+            args=(self._run_env(flow_run, control_env), str(self._cwd) if self._cwd else None, self._sealing_key),
             name=f"flow-run-{flow_run.id}",
             daemon=False,
         )

@@ -123,6 +123,51 @@ def test_cancelling_a_run_stops_its_process(hanging_user: tuple[str, UUID, Child
     assert worker.alive()
 
 
+def _events(name: str, run_ids: list[UUID]) -> int:
+    """How many ``name`` events the server stored that relate to one of ``run_ids``."""
+
+    async def count() -> int:
+        async with get_client() as client:
+            response = await client.request(
+                "POST",
+                "/events/filter",  # type: ignore[arg-type]
+                json={
+                    "filter": {
+                        "event": {"name": [name]},
+                        "related": {"id": [f"prefect.flow-run.{r}" for r in run_ids]},
+                        "occurred": {"since": (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()},
+                    },
+                    "limit": 50,
+                },
+            )
+            return len(response.json()["events"])
+
+    return asyncio.run(count())
+
+
+def test_runs_are_handed_the_sealing_key_instead_of_reading_its_block(
+    hanging_user: tuple[str, UUID, Child], session_home: Path
+) -> None:
+    """The worker reads the key that seals cached extractions and hands it to the runs it forks: three digests
+    seal their extractions with it, and none of them reads the Secret block (an API call and an event each)."""
+    _, _, worker = hanging_user
+    pool = worker.log.stem  # the fixture's pool, served by its warm worker
+    uid = unique_id("sealed")
+    ics = session_home / f"{uid}.ics"
+    ics.write_bytes(build_ics(PEOPLE[2], dt.date.today()))
+    add_user(uid, source=f"ics:{ics}")
+    dep = deploy_on_own_pool(uid, pool)
+    base = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    runs = []
+    for i in range(3):  # one at a time: a user's runs do not overlap (deployment concurrency limit 1)
+        runs.append(create_scheduled_run(dep, uid, base - dt.timedelta(minutes=11 + i)))
+        final = wait_final(runs[-1])
+        assert final.state is not None and final.state.is_completed(), final.state
+    assert len(list((session_home / "cache").glob(f"extract-{uid}-*"))) == 3  # sealed with the handed key
+    _until("the runs' events to be stored", lambda: _events("novel-events.digest.summary", runs) == 3, timeout=60)
+    assert _events("prefect.block.secret.loaded", runs) == 0
+
+
 def test_a_poll_asks_for_the_free_slots_plus_one_limit_not_every_due_run(initialized: str, session_home: Path) -> None:
     """In a burst the stock worker's every poll reads 200 due runs to start one or two; ours asks for what it
     can take (free slots + its limit, for runs still being submitted or won by another worker)."""
