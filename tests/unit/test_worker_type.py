@@ -55,10 +55,15 @@ def test_the_forkserver_preload_ends_with_a_sample_digest_that_runs() -> None:
     import sys
     import threading
 
+    from prefect.client.schemas.actions import LogCreate, TaskRunCreate
+
     from deployments.worker.fork import PRELOAD
+    from novel_events.settings import load_settings
+    from tasks import store
 
     assert PRELOAD[-1] == "deployments.worker.warmup"
     sys.modules.pop("deployments.worker.warmup", None)
+    store._engine.cache_clear()
     threads = threading.active_count()
     warmup = importlib.import_module("deployments.worker.warmup")
     assert warmup.WARM is True
@@ -66,6 +71,13 @@ def test_the_forkserver_preload_ends_with_a_sample_digest_that_runs() -> None:
     from novel_events.render import _env
 
     assert {"digest.html.j2", "digest.txt.j2"} <= {key[1] for key in _env.cache or {}}
+    # Prefect's lazily built schemas are built (a run would otherwise rebuild those it touches)
+    assert LogCreate.__pydantic_complete__ and TaskRunCreate.__pydantic_complete__
+    # the store's engine for these settings is built, and has not connected (each run opens its own)
+    assert warmup.STORE_READY is True and store._engine.cache_info().currsize == 1
+    engine = store.store_engine(load_settings())
+    assert store._engine.cache_info().hits >= 1
+    assert getattr(engine.pool, "checkedout", lambda: 0)() == 0 and getattr(engine.pool, "checkedin", lambda: 0)() == 0
 
 
 def test_runs_of_installed_module_deployments_load_their_flow_straight_from_the_entrypoint() -> None:
