@@ -34,7 +34,21 @@ def describe(*extra: str) -> str:
     except OSError:
         pass
     parts = [model, f"{os.cpu_count()} cores", f"Python {platform.python_version()} ({platform.system()})", *extra]
-    return ", ".join(parts)
+    return ", ".join([*parts, f"speed check {speed_check_ms():.0f} ms"])
+
+
+def speed_check_ms() -> float:
+    """CPU ms of a fixed pure-Python loop (best of 3). This VM's speed drifts (``import prefect`` took 1.2 CPU-s
+    one day and 2.9 the next): figures taken at different times compare only next to this number, or side by
+    side in one run."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        total = 0
+        for i in range(1_000_000):
+            total += i * i
+        best = min(best, time.process_time() - start)
+    return best * 1000
 
 
 # -- timing ----------------------------------------------------------------------------------------------

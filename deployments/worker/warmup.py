@@ -10,8 +10,9 @@ environment names them (:func:`prepare_store`: built, never connected). It opens
 network call, starts no thread (a fork copies only the calling thread) and reads nothing of any real user.
 A failure here is swallowed: a cold run is slower, never wrong.
 
-Measured per forked digest (CPU, this 2-core VM on a slow day): 0.705 s with the sample digest warmed only,
-0.585 s with the models, settings and engine built here as well.
+Measured with benchmarks/forked_digest.py, alternating with the previous warm-up in one sitting (CPU per
+forked digest, median of 8): 0.724 and 0.733 s before, 0.697 and 0.675 s with the models, settings and
+engine built here as well; the run also no longer sends the connector's "Created a new engine" log line.
 """
 
 from __future__ import annotations
