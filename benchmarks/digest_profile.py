@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import datetime as dt
 import io
 import logging
-import os
 import pstats
 import re
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
+from typing import Any
 
-from instrument import describe, own_cpu_seconds  # benchmarks/ is on sys.path when run as a script
+from instrument import describe, one_user_server, own_cpu_seconds  # benchmarks/ is on sys.path when run as a script
 
 
 def main() -> None:
@@ -36,50 +33,13 @@ def main() -> None:
     parser.add_argument("--requests", action="store_true", help="count the Prefect API requests of a warm digest")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="digest-profile-"))
-    home = tmp / "home"
-    ics_root = tmp / "ics"
-    ics_root.mkdir()
-    os.environ.update(
-        {
-            "PREFECT_HOME": str(tmp / "client-prefect"),
-            "NOVEL_EVENTS_HOME": str(home),
-            "NOVEL_EVENTS_EMAIL_BACKEND": "outbox",
-            "NOVEL_EVENTS_ICS_ROOT": str(ics_root),
-            "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0",
-            "NOVEL_EVENTS_RECOVERY_EVERY_MINUTES": "0",
-        }
-    )
-    from cli.processes import start_server
-
-    server, api = start_server(tmp / "prefect", extra_env={"PREFECT_API_URL": ""})
-    os.environ.update({"PREFECT_API_URL": api, **server.client_env})
-    try:
-        from prefect.settings import PREFECT_API_URL, temporary_settings
-
-        with temporary_settings(updates={PREFECT_API_URL: api}):
-            run(args, home, ics_root, server.proc.pid)
-    finally:
-        server.stop()
+    with one_user_server("digest-profile-") as (person, server_pid):
+        run(args, person, server_pid)
 
 
-def run(args: argparse.Namespace, home: Path, ics_root: Path, server_pid: int) -> None:
-    import subprocess
-    import sys
-
-    from cli.processes import BIN
-    from novel_events.samples import PEOPLE, build_ics
-
-    person = PEOPLE[0]
-    ics = ics_root / f"{person.user_id}.ics"
-    ics.write_bytes(build_ics(person, dt.date.today()))
-    # set-up by the CLI in its own process, so this one imports only what a forked run has
-    subprocess.run([str(BIN / "novel-events"), "init"], check=True, capture_output=True)
-    add = ["users", "add", person.user_id, "--email", person.email, "--timezone", person.timezone]
-    add += ["--schedule", "daily", "--at", "07:30", "--source", f"ics:{ics}", "--send-when-empty"]
-    subprocess.run([str(BIN / "novel-events"), *add], check=True, capture_output=True)
-
+def run(args: argparse.Namespace, person: Any, server_pid: int) -> None:
     import importlib
+    import sys
 
     from deployments.worker.fork import PRELOAD
 

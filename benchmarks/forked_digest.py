@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import datetime as dt
 import importlib
 import os
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
-from instrument import describe, markdown_table, own_cpu_seconds  # benchmarks/ is on sys.path as a script
+from instrument import (  # benchmarks/ is on sys.path as a script
+    describe,
+    markdown_table,
+    one_user_server,
+    own_cpu_seconds,
+)
 
 
 def main() -> None:
@@ -30,35 +31,7 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true", help="preload the imports only, not the warm-up module")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="forked-digest-"))
-    ics_root = tmp / "ics"
-    ics_root.mkdir()
-    os.environ.update(
-        {
-            "PREFECT_HOME": str(tmp / "client-prefect"),
-            "NOVEL_EVENTS_HOME": str(tmp / "home"),
-            "NOVEL_EVENTS_EMAIL_BACKEND": "outbox",
-            "NOVEL_EVENTS_ICS_ROOT": str(ics_root),
-            "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0",
-            "NOVEL_EVENTS_RECOVERY_EVERY_MINUTES": "0",
-        }
-    )
-    from cli.processes import BIN, start_server
-
-    server, api = start_server(tmp / "prefect", extra_env={"PREFECT_API_URL": ""})
-    os.environ.update({"PREFECT_API_URL": api, **server.client_env})
-    try:
-        from novel_events.samples import PEOPLE, build_ics
-
-        person = PEOPLE[0]
-        ics = ics_root / f"{person.user_id}.ics"
-        ics.write_bytes(build_ics(person, dt.date.today()))
-        cli = str(BIN / "novel-events")
-        subprocess.run([cli, "init"], check=True, capture_output=True)
-        add = ["users", "add", person.user_id, "--email", person.email, "--timezone", person.timezone]
-        add += ["--schedule", "daily", "--at", "07:30", "--source", f"ics:{ics}", "--send-when-empty"]
-        subprocess.run([cli, *add], check=True, capture_output=True)
-
+    with one_user_server("forked-digest-") as (person, server_pid):
         from deployments.worker.fork import PRELOAD
 
         for name in PRELOAD if not args.cold else [n for n in PRELOAD if not n.endswith(".warmup")]:
@@ -66,7 +39,7 @@ def main() -> None:
         from flows.digest import digest_flow
 
         cpus: list[float] = []
-        server0 = own_cpu_seconds(server.proc.pid)
+        server0 = own_cpu_seconds(server_pid)
         for _ in range(args.runs):
             pid = os.fork()
             if pid == 0:  # the run's process
@@ -85,9 +58,7 @@ def main() -> None:
                 raise SystemExit(f"a forked digest failed (exit {os.waitstatus_to_exitcode(status)})")
             cpus.append(usage.ru_utime + usage.ru_stime)
         time.sleep(3)  # the server finishes its share (events, logs)
-        server_per_run = (own_cpu_seconds(server.proc.pid) - server0) / args.runs
-    finally:
-        server.stop()
+        server_per_run = (own_cpu_seconds(server_pid) - server0) / args.runs
     cpus.sort()
     print(f"# forked digest: {args.runs} runs, {'imports only' if args.cold else 'imports + warm-up'}\n")
     print(describe() + "\n")

@@ -207,6 +207,50 @@ def pct(values: Sequence[float], p: float) -> float:
 
 # -- fresh PostgreSQL databases ---------------------------------------------------------------------------
 
+
+@contextmanager
+def one_user_server(prefix: str) -> Iterator[tuple[Any, int]]:
+    """A temporary ``prefect server start`` (SQLite), ``init`` done and one iCal sample user added by the CLI
+    in its own process (this one then imports only what a forked run has); mail goes to the outbox. Sets this
+    process's environment for it; yields (the sample person, the server's pid). Stops the server afterwards."""
+    import datetime as dt
+    import tempfile
+
+    from cli.processes import BIN, start_server
+    from novel_events.samples import PEOPLE, build_ics
+
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    ics_root = tmp / "ics"
+    ics_root.mkdir()
+    os.environ.update(
+        {
+            "PREFECT_HOME": str(tmp / "client-prefect"),
+            "NOVEL_EVENTS_HOME": str(tmp / "home"),
+            "NOVEL_EVENTS_EMAIL_BACKEND": "outbox",
+            "NOVEL_EVENTS_ICS_ROOT": str(ics_root),
+            "NOVEL_EVENTS_MAINTENANCE_EVERY_MINUTES": "0",
+            "NOVEL_EVENTS_RECOVERY_EVERY_MINUTES": "0",
+        }
+    )
+    server, api = start_server(tmp / "prefect", extra_env={"PREFECT_API_URL": ""})
+    os.environ.update({"PREFECT_API_URL": api, **server.client_env})
+    try:
+        person = PEOPLE[0]
+        ics = ics_root / f"{person.user_id}.ics"
+        ics.write_bytes(build_ics(person, dt.date.today()))
+        cli = str(BIN / "novel-events")
+        subprocess.run([cli, "init"], check=True, capture_output=True)
+        add = ["users", "add", person.user_id, "--email", person.email, "--timezone", person.timezone]
+        add += ["--schedule", "daily", "--at", "07:30", "--source", f"ics:{ics}", "--send-when-empty"]
+        subprocess.run([cli, *add], check=True, capture_output=True)
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            yield person, server.proc.pid
+    finally:
+        server.stop()
+
+
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_URL = "postgresql+{driver}://postgres@127.0.0.1:5432/{db}"
 
