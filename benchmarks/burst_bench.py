@@ -278,7 +278,6 @@ def bench(kind: str, n: int, args: argparse.Namespace) -> Result:
         settings = Settings()
         server, api = start_server(tmp / "prefect", database_url=server_url, timeout=600)
         stack.callback(server.stop)
-
         os.environ.update(server.client_env)  # the API wants its auth string (this script and the worker)
         stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api, PREFECT_HOME: tmp / "client"}))
         pool_type = "novel-events" if KINDS[kind] == "novel-events" else "process"

@@ -110,3 +110,12 @@ def state_key() -> bytes | None:
         return str(Secret.load(STATE_KEY_BLOCK).get()).encode()  # type: ignore[union-attr]
     except ValueError:
         return None
+
+
+async def astate_key() -> bytes | None:
+    """:func:`state_key` from async code (the worker, which hands it to the runs it forks)."""
+    try:
+        block: Secret[str] = await Secret.aload(STATE_KEY_BLOCK)
+    except ValueError:
+        return None
+    return str(block.get()).encode()

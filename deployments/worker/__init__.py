@@ -183,18 +183,14 @@ class NovelEventsWorker(ProcessWorker):
         """
         now = time.monotonic()
         if self._key is None or now - self._key[0] > KEY_TTL:
-            from prefect.blocks.system import Secret
-
-            from novel_events.names import STATE_KEY_BLOCK
+            from tasks.credentials import astate_key
 
             try:
-                block: Secret[str] = await Secret.aload(STATE_KEY_BLOCK)
-                key = str(block.get()).encode()
-            except Exception:
-                self._key = None
-                return None
-            self._key = (now, key)
-        return self._key[1]
+                key = await astate_key()
+            except Exception:  # API trouble: the run tries itself
+                key = None
+            self._key = (now, key) if key else None
+        return self._key[1] if self._key else None
 
     async def run(
         self,
