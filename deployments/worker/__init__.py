@@ -43,6 +43,12 @@ KEY_TTL = 300.0  # seconds the worker hands its runs the sealing key it read, be
 class NovelEventsJobConfiguration(ProcessJobConfiguration):
     """The process worker's job configuration, plus the flow's entrypoint for a run that can import it directly."""
 
+    @classmethod
+    def _base_environment(cls) -> dict[str, str]:
+        from deployments.worker.environment import settings_environment
+
+        return settings_environment()  # Prefect serialises every setting per run; same result, once
+
     def prepare_for_flow_run(
         self,
         flow_run: FlowRun,

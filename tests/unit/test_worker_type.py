@@ -78,6 +78,10 @@ def test_the_forkserver_preload_ends_with_a_sample_digest_that_runs() -> None:
     engine = store.store_engine(load_settings())
     assert store._engine.cache_info().hits >= 1
     assert getattr(engine.pool, "checkedout", lambda: 0)() == 0 and getattr(engine.pool, "checkedin", lambda: 0)() == 0
+    # the time-zone tables schedule validation builds on first use are built (every run validates its deployment)
+    from prefect.types._datetime import get_timezones
+
+    assert warmup.ZONES_READY is True and get_timezones.cache_info().currsize == 1
 
 
 def test_runs_of_installed_module_deployments_load_their_flow_straight_from_the_entrypoint() -> None:
@@ -134,3 +138,49 @@ def test_runs_on_a_plain_http_api_parse_a_one_root_ca_bundle_not_certifis_whole_
 
     with pytest.raises(ValueError, match="no PEM certificate"):
         first_certificate("not a bundle")
+
+
+def test_a_runs_base_environment_is_the_settings_serialised_once_per_settings_object() -> None:
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from deployments.worker import NovelEventsJobConfiguration
+    from deployments.worker.environment import settings_environment
+
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4999/api"}):
+        first = NovelEventsJobConfiguration._base_environment()
+        assert first == get_current_settings().to_environment_variables(exclude_unset=True)
+        assert first["PREFECT_API_URL"] == "http://127.0.0.1:4999/api"
+        first["PREFECT_API_URL"] = "changed by one run"  # each caller gets its own copy
+        assert settings_environment()["PREFECT_API_URL"] == "http://127.0.0.1:4999/api"
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4998/api"}):  # new settings: new result
+        assert settings_environment()["PREFECT_API_URL"] == "http://127.0.0.1:4998/api"
+
+
+def test_forked_runs_write_console_logs_plainly_unless_on_a_terminal() -> None:
+    import io
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    from deployments.worker.fork import plain_console_logs
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    to_file, to_tty = PrefectConsoleHandler(stream=io.StringIO()), PrefectConsoleHandler(stream=Terminal())
+    logger = logging.getLogger("novel-events-test-plain-console")
+    logger.propagate = False
+    for handler in (to_file, to_tty):
+        handler.setFormatter(logging.Formatter("%(levelname)s | %(message)s"))
+        logger.addHandler(handler)
+    try:
+        assert plain_console_logs() >= 1
+        to_file.console = None  # type: ignore[assignment]  # a plain write never touches the Rich console
+        logger.warning("sent :warning: [bold]3[/bold] events")
+        assert to_file.stream.getvalue() == "WARNING | sent :warning: [bold]3[/bold] events\n"  # text as logged
+        assert "sent" in to_tty.stream.getvalue()  # a terminal keeps Prefect's Rich handler
+        assert "emit" not in vars(to_tty)
+    finally:
+        for handler in (to_file, to_tty):
+            logger.removeHandler(handler)
