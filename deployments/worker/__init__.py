@@ -26,6 +26,9 @@ import anyio
 import anyio.abc
 import httpx
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
+from pydantic import PrivateAttr
+
+from deployments.worker.related import Related, related_objects
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -38,10 +41,14 @@ if TYPE_CHECKING:
 WORKER_TYPE: Final = "novel-events"
 REFILL_DELAY = 0.5  # seconds: slots freed within this window are refilled by one poll
 KEY_TTL = 300.0  # seconds the worker hands its runs the sealing key it read, before reading it again
+QUEUE_TTL = 300.0  # seconds the worker hands its runs a work queue it read (for their events), before re-reading
 
 
 class NovelEventsJobConfiguration(ProcessJobConfiguration):
-    """The process worker's job configuration, plus the flow's entrypoint for a run that can import it directly."""
+    """The process worker's job configuration, plus the flow's entrypoint for a run that can import it directly,
+    and the objects the run's events will name (see ``related.py``)."""
+
+    _related: list[Related] = PrivateAttr(default_factory=list)
 
     @classmethod
     def _base_environment(cls) -> dict[str, str]:
@@ -59,6 +66,7 @@ class NovelEventsJobConfiguration(ProcessJobConfiguration):
         worker_id: UUID | None = None,
     ) -> None:
         super().prepare_for_flow_run(flow_run, deployment, flow, work_pool, worker_name, worker_id=worker_id)
+        self._related = related_objects(flow=flow, deployment=deployment, work_pool=work_pool)
         # A deployment whose code is installed here (a module-path entrypoint, no pull steps, no storage
         # block: ours) is loaded by Prefect's engine straight from its entrypoint, as Prefect's own runner
         # does, instead of reading the deployment again (and starting an event loop to do so).
@@ -88,6 +96,7 @@ class NovelEventsWorker(ProcessWorker):
     _refill: anyio.Event | None = None
     _refill_scope: anyio.CancelScope | None = None
     _key: tuple[float, bytes] | None = None
+    _queues: dict[str, tuple[float, Any]] | None = None
 
     async def __aenter__(self) -> NovelEventsWorker:
         from prefect.runner._flow_run_executor import FlowRunExecutorContext
@@ -198,6 +207,27 @@ class NovelEventsWorker(ProcessWorker):
             self._key = (now, key) if key else None
         return self._key[1] if self._key else None
 
+    async def _propose_submitting_state(self, flow_run: FlowRun) -> None:
+        """Skipped: Prefect's worker moves each run from Pending to Pending("Submitting") while it starts the
+        run's process, one more orchestrated state change (and event) per run. A fork takes milliseconds, and
+        the run goes from Pending to Running; a worker that dies in between leaves it Pending, where the
+        crash-recovery sweep finds it as it found it in Submitting."""
+
+    async def work_queue(self, queue_id: UUID | None) -> list[Related]:
+        """The run's work queue, for its events: read at most every :data:`QUEUE_TTL` seconds; [] on API trouble."""
+        if queue_id is None:
+            return []
+        queues = self._queues = self._queues if self._queues is not None else {}
+        now = time.monotonic()
+        cached = queues.get(str(queue_id))
+        if cached is None or now - cached[0] > QUEUE_TTL:
+            try:
+                cached = (now, await self.client.read_work_queue(queue_id))
+            except Exception:  # the run reads it itself
+                return []
+            queues[str(queue_id)] = cached
+        return [Related("work-queue", str(queue_id), cached[1])]
+
     async def run(
         self,
         flow_run: FlowRun,
@@ -224,6 +254,7 @@ class NovelEventsWorker(ProcessWorker):
                 cwd=cwd,
                 control_channel=self._exec.control_channel,
                 sealing_key=await self.sealing_key(),
+                related=[*getattr(configuration, "_related", []), *await self.work_queue(flow_run.work_queue_id)],
             )
             executor = self._exec.create_executor(
                 flow_run, starter, resolve_flow=load_flow_from_flow_run, propose_submitting=False

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.abc
 
+from deployments.worker.related import Related, seed_run_cache
+
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
     from prefect.runner._control_channel import ControlChannel
@@ -88,7 +90,9 @@ def start_fork_server() -> None:
     forkserver.ensure_running()
 
 
-def run_engine(env: dict[str, str], cwd: str | None, sealing_key: bytes | None = None) -> None:
+def run_engine(
+    env: dict[str, str], cwd: str | None, sealing_key: bytes | None = None, related: list[Related] | None = None
+) -> None:
     """The child: become the flow run's process, then run Prefect's engine entry point."""
     os.environ.clear()
     os.environ.update(env)
@@ -100,6 +104,8 @@ def run_engine(env: dict[str, str], cwd: str | None, sealing_key: bytes | None =
 
     refresh_global_settings_context()  # settings (API URL, heartbeat, logging) from this run's environment
     plain_console_logs()
+    if related:  # what the worker read for this run, so its events need not read it again
+        seed_run_cache(related)
     if cwd:
         os.chdir(cwd)
     sys.argv = ["prefect.engine"]
@@ -151,8 +157,10 @@ class ForkStarter:
         cwd: Path | str | None = None,
         control_channel: ControlChannel | None = None,
         sealing_key: bytes | None = None,
+        related: list[Related] | None = None,
     ) -> None:
         self._env = env
+        self._related = related or []
         self._cwd = cwd
         self._control_channel = control_channel
         self._sealing_key = sealing_key  # passed to the child as an argument: never in its environment
@@ -192,7 +200,12 @@ class ForkStarter:
                 pass
         proc = fork_context().Process(
             target=run_engine,
-            args=(self._run_env(flow_run, control_env), str(self._cwd) if self._cwd else None, self._sealing_key),
+            args=(
+                self._run_env(flow_run, control_env),
+                str(self._cwd) if self._cwd else None,
+                self._sealing_key,
+                self._related,
+            ),
             name=f"flow-run-{flow_run.id}",
             daemon=False,
         )

@@ -168,6 +168,50 @@ def test_runs_are_handed_the_sealing_key_instead_of_reading_its_block(
     assert _events("prefect.block.secret.loaded", runs) == 0
 
 
+def test_a_forked_runs_events_name_what_the_worker_handed_it_and_it_skips_submitting(
+    hanging_user: tuple[str, UUID, Child], session_home: Path
+) -> None:
+    """The worker hands each run the deployment, flow, pool and queue it read (so the run does not read them
+    again for its events): the run's events still name all four, and its states go Pending -> Running without
+    the extra Pending("Submitting") Prefect's worker writes."""
+    _, _, worker = hanging_user
+    pool = worker.log.stem
+    uid = unique_id("related")
+    ics = session_home / f"{uid}.ics"
+    ics.write_bytes(build_ics(PEOPLE[1], dt.date.today()))
+    add_user(uid, source=f"ics:{ics}")
+    dep = deploy_on_own_pool(uid, pool)
+    run_id = create_scheduled_run(dep, uid, dt.datetime.now(dt.UTC).replace(second=0, microsecond=0))
+    final = wait_final(run_id)
+    assert final.state is not None and final.state.is_completed(), final.state
+
+    async def read() -> tuple[list[str], set[str]]:
+        async with get_client() as client:
+            states = [s.name or "" for s in await client.read_flow_run_states(run_id)]
+            response = await client.request(
+                "POST",
+                "/events/filter",  # type: ignore[arg-type]
+                json={
+                    "filter": {
+                        "event": {"name": ["novel-events.digest.summary"]},
+                        "related": {"id": [f"prefect.flow-run.{run_id}"]},
+                        "occurred": {"since": (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()},
+                    },
+                    "limit": 5,
+                },
+            )
+            events = response.json()["events"]
+            related = {r["prefect.resource.id"] for e in events for r in e["related"]}
+            return states, related
+
+    _until("the run's summary event to be stored", lambda: len(asyncio.run(read())[1]) > 0, timeout=60)
+    states, related = asyncio.run(read())
+    assert "Submitting" not in states and states[-2:] == ["Running", "Completed"], states
+    assert f"prefect.deployment.{dep}" in related and f"prefect.flow.{final.flow_id}" in related
+    assert f"prefect.work-queue.{final.work_queue_id}" in related
+    assert any(r.startswith("prefect.work-pool.") for r in related), related
+
+
 def test_a_poll_asks_for_the_free_slots_plus_one_limit_not_every_due_run(initialized: str, session_home: Path) -> None:
     """In a burst the stock worker's every poll reads 200 due runs to start one or two; ours asks for what it
     can take (free slots + its limit, for runs still being submitted or won by another worker)."""

@@ -184,3 +184,55 @@ def test_forked_runs_write_console_logs_plainly_unless_on_a_terminal() -> None:
     finally:
         for handler in (to_file, to_tty):
             logger.removeHandler(handler)
+
+
+def test_a_forked_run_finds_the_objects_its_events_name_without_reading_them() -> None:
+    """The worker hands the run the flow, deployment, pool and queue it read; Prefect's own lookup (the one a
+    run's first event makes) must find them in its cache, so an API read would fail this test."""
+    import asyncio
+    import uuid
+
+    from prefect.client.schemas.objects import Flow, WorkPool, WorkQueue
+    from prefect.client.schemas.responses import DeploymentResponse
+    from prefect.events.related import RESOURCE_CACHE, _get_and_cache_related_object
+
+    from deployments.worker import NovelEventsJobConfiguration
+    from deployments.worker.related import Related, related_objects, seed_run_cache
+
+    flow = Flow(id=uuid.uuid4(), name="novel-events-digest")
+    deployment = DeploymentResponse(id=uuid.uuid4(), name="digest-ada", flow_id=flow.id)
+    pool = WorkPool(name="novel-events", type="novel-events")
+    queue = WorkQueue(id=uuid.uuid4(), name="default", work_pool_id=uuid.uuid4())
+    config = NovelEventsJobConfiguration()
+    config.prepare_for_flow_run(_flow_run(deployment.id), deployment=deployment, flow=flow, work_pool=pool)
+    assert config._related == related_objects(flow=flow, deployment=deployment, work_pool=pool)
+
+    async def no_api_read(obj_id: object) -> None:
+        raise AssertionError(f"read {obj_id} from the API")
+
+    RESOURCE_CACHE.clear()
+    try:
+        assert seed_run_cache([*config._related, Related("work-queue", str(queue.id), queue)]) == 4
+        expected = [
+            ("flow", flow.id, flow),
+            ("deployment", deployment.id, deployment),
+            ("work-pool", pool.name, pool),
+            ("work-queue", queue.id, queue),
+        ]
+        for kind, key, obj in expected:
+            entry = asyncio.run(
+                _get_and_cache_related_object(
+                    kind=kind, role=kind, client_method=no_api_read, obj_id=key, cache=RESOURCE_CACHE
+                )
+            )
+            assert entry["object"] is obj
+    finally:
+        RESOURCE_CACHE.clear()
+
+
+def _flow_run(deployment_id: object) -> object:
+    import uuid
+
+    from prefect.client.schemas.objects import FlowRun
+
+    return FlowRun(id=uuid.uuid4(), flow_id=uuid.uuid4(), deployment_id=deployment_id, name="ada")
