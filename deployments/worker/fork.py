@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import multiprocessing
 import multiprocessing.context
 import os
@@ -21,6 +22,7 @@ import runpy
 import sys
 import types
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -104,6 +106,7 @@ def run_engine(
 
     refresh_global_settings_context()  # settings (API URL, heartbeat, logging) from this run's environment
     plain_console_logs()
+    skip_suspension_watch()
     if related:  # what the worker read for this run, so its events need not read it again
         seed_run_cache(related)
     if cwd:
@@ -138,6 +141,30 @@ def plain_console_logs() -> int:
             handler.emit = types.MethodType(logging.StreamHandler.emit, handler)  # type: ignore[method-assign]
             plain += 1
     return plain
+
+
+def skip_suspension_watch() -> bool:
+    """Run the flow without Prefect's watch for a suspension requested from outside the run.
+
+    For every deployment run Prefect's engine starts a thread with its own event loop and API client, opens a
+    websocket subscription to the server's event stream and reads the run, only to notice a suspension
+    requested through the API while it runs. A digest takes seconds and is never suspended (cancelling goes
+    through the worker, see the module docstring); the watch cost a share of every digest's server work.
+    A suspension the flow itself asks for still works: that path is in-process. Returns whether it applied.
+    """
+    from prefect import flow_engine
+
+    if not hasattr(flow_engine, "observe_flow_run_suspension"):  # a Prefect without it: nothing to skip
+        return False
+    flow_engine.observe_flow_run_suspension = _no_suspension_watch
+    return True
+
+
+@contextlib.contextmanager
+def _no_suspension_watch(
+    flow_run_id: object, suspension_request: object, polling_interval: float = 10
+) -> Iterator[None]:
+    yield
 
 
 def _is_terminal(stream: object) -> bool:

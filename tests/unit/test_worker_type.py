@@ -236,3 +236,23 @@ def _flow_run(deployment_id: object) -> object:
     from prefect.client.schemas.objects import FlowRun
 
     return FlowRun(id=uuid.uuid4(), flow_id=uuid.uuid4(), deployment_id=deployment_id, name="ada")
+
+
+def test_forked_runs_skip_prefects_outside_suspension_watch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watch is a thread, an event loop, a client and an event-stream subscription per run; skipped, the
+    engine's call finds the no-op (a Prefect that moved the call would fail the name check here)."""
+    import threading
+    import uuid
+
+    from prefect import flow_engine
+    from prefect._flow_run_suspension import FlowRunSuspensionRequest
+
+    from deployments.worker.fork import skip_suspension_watch
+
+    setup = flow_engine.BaseFlowRunEngine.setup_flow_run_suspension_request
+    assert "observe_flow_run_suspension" in getattr(setup, "__wrapped__", setup).__code__.co_names
+    monkeypatch.setattr(flow_engine, "observe_flow_run_suspension", flow_engine.observe_flow_run_suspension)
+    assert skip_suspension_watch() is True
+    threads = threading.active_count()
+    with flow_engine.observe_flow_run_suspension(uuid.uuid4(), FlowRunSuspensionRequest()):
+        assert threading.active_count() == threads  # no watcher thread, no client, no subscription
