@@ -9,7 +9,9 @@ novel-events store (local PostgreSQL, 127.0.0.1:5432, user postgres), a ``prefec
 sources (the sample personas) and ``sync`` (N deployments, their own schedules far from now), mail to the
 outbox. Then N flow runs are created for the same minute (what the scheduler does ahead of time for users who
 all chose that minute), the server is left to go quiet, and one worker is started the way ``start_worker``
-starts it (shipped defaults: limit, poll interval). Measured from the slot until every run is final:
+starts it (shipped defaults: limit, poll interval; the limit is the one infra/Dockerfile ships for a PostgreSQL
+server, 8, and ``start_worker``'s 4 for SQLite, see :func:`shipped_limit`). Measured from the slot until every
+run is final:
 
 - digests/s: N / (last run final - slot);
 - delivery lateness p50/p95: the ledger's recorded time of each delivery - slot;
@@ -254,6 +256,21 @@ def offpeak(deps: dict[str, UUID], k: int) -> list[float]:
     return late
 
 
+def shipped_limit(*, postgres: bool) -> int:
+    """The worker limit as shipped: on PostgreSQL, the ``--limit`` of the image's worker command
+    (infra/Dockerfile, which the README's systemd unit and the Kubernetes template repeat); on SQLite, the
+    default of ``start_worker`` (what ``novel-events up`` runs)."""
+    if postgres:
+        cmd = next(
+            line
+            for line in (Path(__file__).parents[1] / "infra" / "Dockerfile").read_text().splitlines()
+            if line.startswith("CMD")
+        )
+        words = [w.strip(' "[],') for w in cmd.split(",")]
+        return int(words[words.index("--limit") + 1])
+    return int(start_worker.__kwdefaults__["limit"])
+
+
 def bench(kind: str, n: int, args: argparse.Namespace) -> Result:
     tmp = Path(tempfile.mkdtemp(prefix=f"burst-{kind}-{n}-"))
     with ExitStack() as stack:
@@ -296,7 +313,7 @@ def bench(kind: str, n: int, args: argparse.Namespace) -> Result:
             return max(1.0, (slot_at - dt.datetime.now(dt.UTC)).total_seconds() - margin)
 
         wait_quiet(server.proc.pid, timeout=until_slot(60))
-        limit = args.limit or start_worker.__kwdefaults__["limit"]
+        limit = args.limit or shipped_limit(postgres=server_url is not None)
         worker = start_worker(api, settings.work_pool, tmp / "worker.log", kind=KINDS[kind], limit=limit)
         stack.callback(worker.stop)
         wait_quiet(worker.proc.pid, timeout=until_slot(40))  # imports, forkserver preload, first poll
