@@ -3,7 +3,7 @@
 Prefect attaches to each event a run emits the run's flow, deployment, work queue and work pool. A run reads
 each once, on its first event (four API reads per digest, each object validated again in the run), and keeps
 them in ``prefect.events.related.RESOURCE_CACHE``. The worker has just read the deployment, the flow and the
-pool to build the run's job configuration, and reads the pool's queue once per :data:`QUEUE_TTL`: it passes
+pool to build the run's job configuration, and reads the pool's queue at most every 5 minutes: it passes
 them to the forked run, which puts them in that cache before its engine starts. Events are unchanged
 (``tests/unit/test_worker_type.py`` checks the resources a seeded run attaches without any API read).
 """
