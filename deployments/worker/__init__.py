@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import tempfile
-import time
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, Final
 
@@ -28,6 +27,8 @@ import httpx
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
 from pydantic import PrivateAttr
 
+from deployments.worker.handoff import Handoff, KnownStorage, api_has_no_csrf
+from deployments.worker.recent import Recent
 from deployments.worker.related import Related, related_objects
 
 if TYPE_CHECKING:
@@ -42,6 +43,20 @@ WORKER_TYPE: Final = "novel-events"
 REFILL_DELAY = 0.5  # seconds: slots freed within this window are refilled by one poll
 KEY_TTL = 300.0  # seconds the worker hands its runs the sealing key it read, before reading it again
 QUEUE_TTL = 300.0  # seconds the worker hands its runs a work queue it read (for their events), before re-reading
+STORAGE_TTL = 300.0  # seconds the worker hands its runs the server's default result storage, before re-reading
+FLOW_TTL = 300.0  # seconds a flow the worker read serves the job configurations of its runs
+DEPLOYMENT_TTL = 10.0  # seconds one deployment read serves one submission (Prefect's worker reads it twice)
+
+
+class _Reads:
+    """The worker's recent API reads (see recent.py), one cache per kind."""
+
+    def __init__(self) -> None:
+        self.key: Recent[None, bytes] = Recent(KEY_TTL)
+        self.storage: Recent[None, KnownStorage] = Recent(STORAGE_TTL)
+        self.queues: Recent[str, Any] = Recent(QUEUE_TTL)  # by id
+        self.flows: Recent[str, Any] = Recent(FLOW_TTL)
+        self.deployments: Recent[str, Any] = Recent(DEPLOYMENT_TTL)
 
 
 class NovelEventsJobConfiguration(ProcessJobConfiguration):
@@ -95,8 +110,7 @@ class NovelEventsWorker(ProcessWorker):
     _exec: FlowRunExecutorContext | None = None
     _refill: anyio.Event | None = None
     _refill_scope: anyio.CancelScope | None = None
-    _key: tuple[float, bytes] | None = None
-    _queues: dict[str, tuple[float, Any]] | None = None
+    _reads: _Reads | None = None
 
     async def __aenter__(self) -> NovelEventsWorker:
         from prefect.runner._flow_run_executor import FlowRunExecutorContext
@@ -110,6 +124,7 @@ class NovelEventsWorker(ProcessWorker):
             # One executor context for all runs: one cancellation observer, one control channel.
             self._exec = await stack.enter_async_context(FlowRunExecutorContext())
             await super().__aenter__()
+            self._share_reads()
             if self._runs_task_group is not None:
                 await self._runs_task_group.start(self._refill_loop)
         except BaseException as exc:
@@ -127,6 +142,32 @@ class NovelEventsWorker(ProcessWorker):
             if self._exec_stack is not None:
                 await self._exec_stack.__aexit__(*exc_info)
                 self._exec_stack = self._exec = None
+
+    def _recent(self) -> _Reads:
+        if self._reads is None:
+            self._reads = _Reads()
+        return self._reads
+
+    def _share_reads(self) -> None:
+        """Let one read of a deployment serve a whole submission, and one read of the flow many.
+
+        Prefect's worker reads each run's deployment twice while submitting it (whether it still exists, then
+        for its job variables) and the run's flow every time, and all digests share one flow. Through this
+        worker's client, a deployment read is reused for :data:`DEPLOYMENT_TTL` seconds and a flow read for
+        :data:`FLOW_TTL`; a failed read (a deleted deployment) is never reused.
+        """
+        client = self.client
+        read_deployment, read_flow = client.read_deployment, client.read_flow
+        reads = self._recent()
+
+        async def shared_deployment(deployment_id: UUID | str) -> DeploymentResponse:
+            return await reads.deployments.get(str(deployment_id), lambda: read_deployment(deployment_id))
+
+        async def shared_flow(flow_id: UUID) -> APIFlow:
+            return await reads.flows.get(str(flow_id), lambda: read_flow(flow_id))
+
+        client.read_deployment = shared_deployment  # type: ignore[method-assign]
+        client.read_flow = shared_flow  # type: ignore[method-assign]
 
     def _release_limit_slot(self, flow_run_id: UUID) -> None:
         super()._release_limit_slot(flow_run_id)
@@ -196,16 +237,31 @@ class NovelEventsWorker(ProcessWorker):
         itself (one API call, one event and a block decryption on the server per run). None when it cannot be
         read: the run then reads it itself, and says why if it cannot either.
         """
-        now = time.monotonic()
-        if self._key is None or now - self._key[0] > KEY_TTL:
-            from tasks.credentials import astate_key
+        from tasks.credentials import astate_key
 
-            try:
-                key = await astate_key()
-            except Exception:  # API trouble: the run tries itself
-                key = None
-            self._key = (now, key) if key else None
-        return self._key[1] if self._key else None
+        async def read() -> bytes:
+            key = await astate_key()
+            if not key:
+                raise LookupError("no sealing key")  # not kept: asked again by the next run
+            return key
+
+        try:
+            return await self._recent().key.get(None, read)
+        except Exception:  # API trouble: the run tries itself
+            return None
+
+    async def server_storage(self) -> KnownStorage | None:
+        """The server's default result storage, read at most every :data:`STORAGE_TTL` seconds; None when the
+        API did not answer (the run then asks itself)."""
+
+        async def read() -> KnownStorage:
+            answer = await self.client.read_server_default_result_storage()
+            return KnownStorage(answer.default_result_storage_block_id)
+
+        try:
+            return await self._recent().storage.get(None, read)
+        except Exception:
+            return None
 
     async def _propose_submitting_state(self, flow_run: FlowRun) -> None:
         """Skipped: Prefect's worker moves each run from Pending to Pending("Submitting") while it starts the
@@ -217,16 +273,11 @@ class NovelEventsWorker(ProcessWorker):
         """The run's work queue, for its events: read at most every :data:`QUEUE_TTL` seconds; [] on API trouble."""
         if queue_id is None:
             return []
-        queues = self._queues = self._queues if self._queues is not None else {}
-        now = time.monotonic()
-        cached = queues.get(str(queue_id))
-        if cached is None or now - cached[0] > QUEUE_TTL:
-            try:
-                cached = (now, await self.client.read_work_queue(queue_id))
-            except Exception:  # the run reads it itself
-                return []
-            queues[str(queue_id)] = cached
-        return [Related("work-queue", str(queue_id), cached[1])]
+        try:
+            queue = await self._recent().queues.get(str(queue_id), lambda: self.client.read_work_queue(queue_id))
+        except Exception:  # the run reads it itself
+            return []
+        return [Related("work-queue", str(queue_id), queue)]
 
     async def run(
         self,
@@ -249,12 +300,14 @@ class NovelEventsWorker(ProcessWorker):
             else tempfile.TemporaryDirectory(suffix="prefect")
         )
         with workdir as cwd:
-            starter = ForkStarter(
-                env=configuration.env,
-                cwd=cwd,
-                control_channel=self._exec.control_channel,
+            handoff = Handoff(
                 sealing_key=await self.sealing_key(),
-                related=[*getattr(configuration, "_related", []), *await self.work_queue(flow_run.work_queue_id)],
+                related=(*getattr(configuration, "_related", []), *await self.work_queue(flow_run.work_queue_id)),
+                storage=await self.server_storage(),
+                no_csrf=api_has_no_csrf(self.client),
+            )
+            starter = ForkStarter(
+                env=configuration.env, cwd=cwd, control_channel=self._exec.control_channel, handoff=handoff
             )
             executor = self._exec.create_executor(
                 flow_run, starter, resolve_flow=load_flow_from_flow_run, propose_submitting=False

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.abc
 
-from deployments.worker.related import Related, seed_run_cache
+from deployments.worker.handoff import Handoff, use_server_storage
+from deployments.worker.related import seed_run_cache
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
@@ -92,23 +93,26 @@ def start_fork_server() -> None:
     forkserver.ensure_running()
 
 
-def run_engine(
-    env: dict[str, str], cwd: str | None, sealing_key: bytes | None = None, related: list[Related] | None = None
-) -> None:
+def run_engine(env: dict[str, str], cwd: str | None, handoff: Handoff | None = None) -> None:
     """The child: become the flow run's process, then run Prefect's engine entry point."""
     os.environ.clear()
     os.environ.update(env)
-    if sealing_key:  # read by the worker (see NovelEventsWorker.sealing_key), not by every run
+    handoff = handoff or Handoff()
+    if handoff.no_csrf:
+        os.environ["PREFECT_CLIENT_CSRF_SUPPORT_ENABLED"] = "false"
+    if handoff.sealing_key:  # read by the worker (see NovelEventsWorker.sealing_key), not by every run
         from tasks.sealed import use_key
 
-        use_key(sealing_key)
+        use_key(handoff.sealing_key)
     from prefect.context import refresh_global_settings_context
 
     refresh_global_settings_context()  # settings (API URL, heartbeat, logging) from this run's environment
     plain_console_logs()
     skip_suspension_watch()
-    if related:  # what the worker read for this run, so its events need not read it again
-        seed_run_cache(related)
+    if handoff.related:  # what the worker read for this run, so its events need not read it again
+        seed_run_cache(list(handoff.related))
+    if handoff.storage is not None:
+        use_server_storage(handoff.storage)
     if cwd:
         os.chdir(cwd)
     sys.argv = ["prefect.engine"]
@@ -183,14 +187,12 @@ class ForkStarter:
         env: dict[str, str | None],
         cwd: Path | str | None = None,
         control_channel: ControlChannel | None = None,
-        sealing_key: bytes | None = None,
-        related: list[Related] | None = None,
+        handoff: Handoff | None = None,
     ) -> None:
         self._env = env
-        self._related = related or []
         self._cwd = cwd
         self._control_channel = control_channel
-        self._sealing_key = sealing_key  # passed to the child as an argument: never in its environment
+        self._handoff = handoff  # passed to the child as an argument: never in its environment
 
     def _run_env(self, flow_run: FlowRun, control_env: dict[str, str]) -> dict[str, str]:
         from prefect.utilities.processutils import sanitize_subprocess_env
@@ -230,8 +232,7 @@ class ForkStarter:
             args=(
                 self._run_env(flow_run, control_env),
                 str(self._cwd) if self._cwd else None,
-                self._sealing_key,
-                self._related,
+                self._handoff,
             ),
             name=f"flow-run-{flow_run.id}",
             daemon=False,
