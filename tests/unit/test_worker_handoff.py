@@ -178,3 +178,42 @@ def test_a_run_answers_prefects_result_storage_question_without_the_api(monkeypa
     use_server_storage(KnownStorage(block))
     assert results._read_server_default_result_storage_block_id() == block
     assert asyncio.run(results._aread_server_default_result_storage_block_id()) == block
+
+
+
+def test_a_forked_runs_first_heartbeat_waits_one_interval_later_ones_are_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The zombie automation's clock starts at Running, so the beat Prefect sends right after Running is left
+    out; the engine's heartbeat loop must still beat through the method this wraps (checked by name)."""
+    import inspect
+
+    from prefect import flow, flow_engine
+    from prefect.client.schemas.objects import FlowRun
+
+    from deployments.automations import zombie_automation
+    from deployments.worker.fork import skip_first_heartbeat
+
+    assert "prefect.flow-run.Running" in zombie_automation(30).trigger.after  # type: ignore[union-attr]
+    assert "engine._emit_flow_run_heartbeat(" in inspect.getsource(flow_engine._send_heartbeats)
+    engine_type = flow_engine.BaseFlowRunEngine
+    monkeypatch.setattr(engine_type, "_emit_flow_run_heartbeat", engine_type._emit_flow_run_heartbeat)
+    sent: list[str] = []
+    monkeypatch.setattr(flow_engine, "emit_event", lambda event, **kw: sent.append(event))
+
+    @flow
+    def beating() -> None:
+        pass
+
+    def engine() -> flow_engine.FlowRunEngine[Any, Any]:
+        run = FlowRun(id=uuid.uuid4(), flow_id=uuid.uuid4(), name="beat")
+        return flow_engine.FlowRunEngine(flow=beating, flow_run=run)
+
+    before = engine()
+    before._emit_flow_run_heartbeat({"prefect.resource.id": "x"}, [])
+    assert sent == ["prefect.flow-run.heartbeat"]  # Prefect as it is: the first call beats
+
+    assert skip_first_heartbeat() is True
+    sent.clear()
+    one, two = engine(), engine()
+    for e in (one, one, one, two, two):
+        e._emit_flow_run_heartbeat({"prefect.resource.id": "x"}, [])
+    assert sent == ["prefect.flow-run.heartbeat"] * 3  # each engine's first beat left out, the rest sent
