@@ -180,7 +180,6 @@ def test_a_run_answers_prefects_result_storage_question_without_the_api(monkeypa
     assert asyncio.run(results._aread_server_default_result_storage_block_id()) == block
 
 
-
 def test_a_forked_runs_first_heartbeat_waits_one_interval_later_ones_are_sent(monkeypatch: pytest.MonkeyPatch) -> None:
     """The zombie automation's clock starts at Running, so the beat Prefect sends right after Running is left
     out; the engine's heartbeat loop must still beat through the method this wraps (checked by name)."""
