@@ -5,7 +5,7 @@
 - **The objects the run's events name** (``related.py``).
 - **The server's default result storage.** Prefect's engine asks the API for it (``GET /admin/storage``) twice
   per run, each time through a new synchronous client. The worker asks at most every 5 minutes; a change made
-  with ``prefect config`` / the API reaches runs within that time. If the worker could not ask, the run asks.
+  through the API (``PUT /admin/storage``) reaches runs within that time. If the worker could not ask, the run asks.
 - **Whether the API wants CSRF tokens.** A run's client asks for one (``GET /csrf-token``) before its first
   write, and a server without CSRF protection answers 422, after which the client stops asking. The worker's
   own client has asked already (its polls are writes): when it learnt that the server has none, the run's
