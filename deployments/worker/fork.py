@@ -109,7 +109,6 @@ def run_engine(env: dict[str, str], cwd: str | None, handoff: Handoff | None = N
     refresh_global_settings_context()  # settings (API URL, heartbeat, logging) from this run's environment
     plain_console_logs()
     skip_suspension_watch()
-    skip_first_heartbeat()
     if handoff.related:  # what the worker read for this run, so its events need not read it again
         seed_run_cache(list(handoff.related))
     if handoff.storage is not None:
@@ -162,33 +161,6 @@ def skip_suspension_watch() -> bool:
     if not hasattr(flow_engine, "observe_flow_run_suspension"):  # a Prefect without it: nothing to skip
         return False
     flow_engine.observe_flow_run_suspension = _no_suspension_watch
-    return True
-
-
-def skip_first_heartbeat() -> bool:
-    """Send a run's first heartbeat one interval after Running, not at Running.
-
-    Prefect's engine beats as soon as the flow function starts, just after it set the run Running. Our zombie
-    automation (deployments/automations.py) counts missed beats from Running as well as from each beat, so that
-    first beat tells the server nothing it does not know; it is one of ~16 events a digest costs the server
-    (stored, evaluated against every automation, streamed), and a digest takes a second or two, so it is
-    usually the only beat. Later beats are unchanged. Returns whether it applied.
-    """
-    from prefect import flow_engine
-
-    engine_type = flow_engine.BaseFlowRunEngine
-    emit = getattr(engine_type, "_emit_flow_run_heartbeat", None)
-    if emit is None:  # a Prefect that beats some other way: nothing to skip
-        return False
-    first_skipped: set[int] = set()
-
-    def emit_after_the_first(engine: object, *args: object, **kwargs: object) -> None:
-        if id(engine) not in first_skipped:
-            first_skipped.add(id(engine))
-            return
-        emit(engine, *args, **kwargs)
-
-    engine_type._emit_flow_run_heartbeat = emit_after_the_first  # type: ignore[method-assign,assignment]
     return True
 
 
